@@ -1,0 +1,174 @@
+"""``segment_customers``: the one entry point the Odoo layer calls.
+
+The result has one row per partner (index ``partner_id``, int64, ascending)
+with the columns of :data:`RESULT_COLUMNS`. Partners without a purchase day in
+the window are *prospects*; their sentinels, so that no output is NaN:
+
+* ``first_purchase`` / ``last_purchase``: NaT (the only missing values);
+* ``recency_days``, ``frequency``, ``avg_order_value``, the scores,
+  ``purchase_probability``, ``predicted_clv``: 0 (a score of 0 means "no
+  score", real scores are 1..bins);
+* ``monetary``: their net amount in the window, i.e. 0 unless the window holds
+  only refunds for them;
+* ``rfm_code``, ``value_tier``, ``cluster_label``: ""; ``cluster``: -1;
+* ``segment`` and ``lifecycle_stage``: "prospect".
+
+The result's ``attrs`` hold ``quality`` (see :mod:`.quality`), ``model``
+(prediction method and its parameters), ``timings`` (seconds per phase) and
+``as_of``. The same inputs give the same result whatever the row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from time import perf_counter
+
+import numpy as np
+import pandas as pd
+
+from .clustering import cluster_customers
+from .config import PROSPECT, SegmentationConfig
+from .lifecycle import lifecycle_stages
+from .metrics import customer_metrics, daily_ledger
+from .prediction import predict
+from .quality import evaluate_segmentation
+from .scoring import grid_segments, rank_scores, rfm_codes, value_tiers
+from .validation import day_to_datetime, prepare_transactions, to_day
+
+RESULT_COLUMNS = (
+    "first_purchase",
+    "last_purchase",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_code",
+    "segment",
+    "value_tier",
+    "lifecycle_stage",
+    "purchase_probability",
+    "predicted_clv",
+    "cluster",
+    "cluster_label",
+)
+
+
+class _Clock:
+    """Seconds spent per phase, for ``result.attrs["timings"]``."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._start = self._last = perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = perf_counter()
+        self.timings[phase] = round(now - self._last, 4)
+        self._last = now
+
+    def total(self) -> dict[str, float]:
+        self.timings["total"] = round(perf_counter() - self._start, 4)
+        return self.timings
+
+
+def _previous_stages(
+    previous: pd.DataFrame | None, ids: np.ndarray
+) -> np.ndarray | None:
+    if previous is None:
+        return None
+    if not isinstance(previous, pd.DataFrame):
+        raise ValueError("previous: must be a pandas DataFrame indexed by partner_id")
+    if "lifecycle_stage" not in previous.columns:
+        return None
+    stages = previous["lifecycle_stage"]
+    stages = stages[~stages.index.duplicated(keep="last")]
+    return stages.reindex(ids).astype(object).to_numpy()
+
+
+def _scores(values: np.ndarray, rows: np.ndarray, bins: int) -> np.ndarray:
+    scores = np.zeros(len(values), dtype=np.int64)
+    scores[rows] = rank_scores(values[rows], bins)
+    return scores
+
+
+def segment_customers(
+    transactions: pd.DataFrame,
+    as_of: object,
+    config: SegmentationConfig | None = None,
+    previous: pd.DataFrame | None = None,
+    partners: Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """Segment every partner of ``transactions`` and ``partners`` at ``as_of``."""
+    config = config or SegmentationConfig()
+    clock = _Clock()
+    as_of_day = to_day(as_of)
+    tx = prepare_transactions(transactions, as_of_day, partners)
+    ids, n = tx.ids, len(tx.ids)
+    previous_stage = _previous_stages(previous, ids)
+    clock.lap("prepare")
+
+    ledger = daily_ledger(tx.code, tx.day, tx.amount)
+    del tx
+    clock.lap("daily")
+    start_day = as_of_day - config.lookback_days if config.lookback_days else None
+    m = customer_metrics(ledger, n, as_of_day, start_day, with_gaps=True)
+    buyer = m.purchaser
+    rows = np.flatnonzero(buyer)
+    recency = np.where(buyer, as_of_day - m.last_day, 0).astype(np.int64)
+    clock.lap("metrics")
+
+    r_score = _scores(-recency, rows, config.bins)
+    f_score = _scores(m.frequency, rows, config.bins)
+    m_score = _scores(m.monetary, rows, config.bins)
+    rfm_code = np.full(n, "", dtype=object)
+    rfm_code[rows] = rfm_codes(r_score[rows], f_score[rows], m_score[rows])
+    segment = np.full(n, PROSPECT, dtype=object)
+    segment[rows] = grid_segments(
+        r_score[rows], f_score[rows], config.segment_grid, config.bins
+    )
+    tier = np.full(n, "", dtype=object)
+    tier[rows] = value_tiers(m.monetary[rows], config.tier_cuts)
+    stage = lifecycle_stages(
+        m.frequency, recency, m.typical_gap, previous_stage, config
+    )
+    clock.lap("scores")
+
+    prediction = predict(ledger, m, as_of_day, config)
+    del ledger
+    clock.lap("prediction")
+    clusters = cluster_customers(recency, m.frequency, m.monetary, buyer, config)
+    clock.lap("clustering")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        order_value = np.where(buyer, m.monetary / np.maximum(m.frequency, 1), 0.0)
+    result = pd.DataFrame(
+        {
+            "first_purchase": day_to_datetime(m.first_day, buyer),
+            "last_purchase": day_to_datetime(m.last_day, buyer),
+            "recency_days": recency,
+            "frequency": m.frequency,
+            "monetary": m.monetary,
+            "avg_order_value": order_value,
+            "r_score": r_score,
+            "f_score": f_score,
+            "m_score": m_score,
+            "rfm_code": rfm_code,
+            "segment": segment,
+            "value_tier": tier,
+            "lifecycle_stage": stage,
+            "purchase_probability": prediction.probability,
+            "predicted_clv": prediction.clv,
+            "cluster": clusters.cluster,
+            "cluster_label": clusters.label,
+        },
+        index=pd.Index(ids, dtype=np.int64, name="partner_id"),
+    )
+    result.attrs["as_of"] = str(pd.Timestamp(as_of_day, unit="D").date())
+    result.attrs["model"] = prediction.info
+    clock.lap("frame")
+    result.attrs["quality"] = evaluate_segmentation(result, previous, config)
+    clock.lap("quality")
+    result.attrs["timings"] = clock.total()
+    return result
