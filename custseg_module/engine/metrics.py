@@ -49,6 +49,18 @@ class CustomerMetrics:
         return self.frequency > 0
 
 
+def _sort_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order that sorts non-negative ``key`` (ties by row), and the sorted key."""
+    row_bits = max(1, int(len(key) - 1).bit_length())
+    if int(key.max()).bit_length() + row_bits <= 63:
+        # Sorting values is ~4x faster than argsort: pack the row number into
+        # the low bits of the key and sort the packed integers instead.
+        packed = np.sort((key << row_bits) | np.arange(len(key), dtype=np.int64))
+        return packed & ((1 << row_bits) - 1), packed >> row_bits
+    order = np.argsort(key, kind="stable")
+    return order, key[order]
+
+
 def daily_ledger(code: np.ndarray, day: np.ndarray, amount: np.ndarray) -> DailyLedger:
     """Sum amounts per (partner, day) in an order independent of the input order."""
     if len(code) == 0:
@@ -57,8 +69,7 @@ def daily_ledger(code: np.ndarray, day: np.ndarray, amount: np.ndarray) -> Daily
     day_min = int(day.min())
     span = int(day.max()) - day_min + 1
     key = code.astype(np.int64) * span + (day - day_min)
-    order = np.argsort(key)
-    sorted_key = key[order]
+    order, sorted_key = _sort_order(key)
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     sizes = np.diff(np.r_[starts, len(key)])
     big = sizes >= 3
@@ -70,8 +81,29 @@ def daily_ledger(code: np.ndarray, day: np.ndarray, amount: np.ndarray) -> Daily
         sub = order[rows]
         order[rows] = sub[np.lexsort((amount[sub], key[sub]))]
     sums = np.add.reduceat(amount[order], starts)
-    first_rows = order[starts]
-    return DailyLedger(code[first_rows].astype(np.int64), day[first_rows], sums)
+    group_key = sorted_key[starts]
+    return DailyLedger(group_key // span, group_key % span + day_min, sums)
+
+
+def first_seen(ledger: DailyLedger, n: int) -> np.ndarray:
+    """First day with any row per code; a far-future day for codes without rows."""
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    if len(ledger.code):
+        starts = np.flatnonzero(np.r_[True, ledger.code[1:] != ledger.code[:-1]])
+        out[ledger.code[starts]] = ledger.day[starts]
+    return out
+
+
+def subset(ledger: DailyLedger, codes: np.ndarray) -> DailyLedger:
+    """Rows of the sorted ``codes``, renumbered 0..len(codes)-1."""
+    begin = np.searchsorted(ledger.code, codes, side="left")
+    end = np.searchsorted(ledger.code, codes, side="right")
+    lengths = end - begin
+    # Row indices of all groups at once: each group's begin, then +0, +1, ...
+    group_offsets = np.cumsum(lengths) - lengths
+    rows = np.repeat(begin - group_offsets, lengths) + np.arange(lengths.sum())
+    new_code = np.repeat(np.arange(len(codes), dtype=np.int64), lengths)
+    return DailyLedger(new_code, ledger.day[rows], ledger.amount[rows])
 
 
 def _median_gap(code: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
@@ -105,22 +137,23 @@ def customer_metrics(
     with_gaps: bool = False,
 ) -> CustomerMetrics:
     """Metrics over the days ``start_day < day <= end_day`` (no lower bound if None)."""
-    mask = ledger.day <= end_day
-    if start_day is not None:
-        mask &= ledger.day > start_day
-    code, day, amount = ledger.code[mask], ledger.day[mask], ledger.amount[mask]
+    code, day, amount = ledger.code, ledger.day, ledger.amount
+    if start_day is not None or (len(day) and day.max() > end_day):
+        mask = day <= end_day
+        if start_day is not None:
+            mask &= day > start_day
+        code, day, amount = code[mask], day[mask], amount[mask]
     monetary = np.bincount(code, weights=amount, minlength=n).astype(np.float64)
     bought = amount > 0
     p_code, p_day = code[bought], day[bought]
     frequency = np.bincount(p_code, minlength=n).astype(np.int64)
     first_day = np.full(n, NO_DAY, dtype=np.int64)
     last_day = np.full(n, NO_DAY, dtype=np.int64)
-    has = frequency > 0
-    if has.any():
+    if len(p_code):
         # Rows are sorted by (code, day): a group's first row is its first day.
-        first_idx = np.searchsorted(p_code, np.flatnonzero(has), side="left")
-        last_idx = np.searchsorted(p_code, np.flatnonzero(has), side="right") - 1
-        first_day[has] = p_day[first_idx]
-        last_day[has] = p_day[last_idx]
+        starts = np.flatnonzero(np.r_[True, p_code[1:] != p_code[:-1]])
+        ends = np.r_[starts[1:], len(p_code)] - 1
+        first_day[p_code[starts]] = p_day[starts]
+        last_day[p_code[starts]] = p_day[ends]
     typical_gap = _median_gap(p_code, p_day, n) if with_gaps else None
     return CustomerMetrics(frequency, monetary, first_day, last_day, typical_gap)

@@ -5,7 +5,7 @@ customers' own history. It takes a past cut-off ``as_of - w``, computes each
 then-purchaser's features at the cut-off (log recency, log purchase days, log
 age, log average order value, purchase days per day of age, recency per day of
 age) and labels them "bought in the next ``w`` days"; a standardised logistic
-regression is fitted on at most 200k such customers and applied to the
+regression is fitted on at most 50,000 such customers and applied to the
 features at ``as_of``. ``w`` is ``horizon_days`` when the history allows it,
 otherwise half the history; when ``w < horizon_days`` the probability is
 extended with a constant hazard, ``1 - (1 - p) ** (horizon / w)``.
@@ -39,12 +39,12 @@ from sklearn.preprocessing import StandardScaler
 
 from .bgnbd import BGNBD
 from .config import SegmentationConfig
-from .metrics import CustomerMetrics, DailyLedger, customer_metrics
+from .metrics import CustomerMetrics, DailyLedger, customer_metrics, first_seen, subset
 
 MIN_TRAIN_CUSTOMERS = 50
 MIN_CLASS_CUSTOMERS = 10
 MIN_WINDOW_DAYS = 7
-MAX_TRAIN_ROWS = 200_000
+MAX_TRAIN_ROWS = 50_000
 AOV_PRIOR_PURCHASES = 2.0
 
 
@@ -82,19 +82,29 @@ class _Snapshot:
 
 
 def _snapshot(
-    ledger: DailyLedger, n: int, as_of: int, window: int, config: SegmentationConfig
+    ledger: DailyLedger,
+    seen: np.ndarray,
+    as_of: int,
+    window: int,
+    config: SegmentationConfig,
 ) -> _Snapshot | None:
     """Features at ``as_of - window`` with what happened in the next ``window``."""
     cutoff = as_of - window
+    candidates = np.flatnonzero(seen <= cutoff)
+    if len(candidates) < MIN_TRAIN_CUSTOMERS:
+        return None
+    if len(candidates) > MAX_TRAIN_ROWS:
+        rng = np.random.default_rng(config.random_state)
+        candidates = np.sort(rng.choice(candidates, MAX_TRAIN_ROWS, replace=False))
+    # Only the sampled customers' rows: a few percent of the ledger at 1M.
+    sample = subset(ledger, candidates)
+    k = len(candidates)
     lookback = config.lookback_days
-    past = customer_metrics(ledger, n, cutoff, cutoff - lookback if lookback else None)
+    past = customer_metrics(sample, k, cutoff, cutoff - lookback if lookback else None)
     rows = np.flatnonzero(past.purchaser)
     if len(rows) < MIN_TRAIN_CUSTOMERS:
         return None
-    if len(rows) > MAX_TRAIN_ROWS:
-        rng = np.random.default_rng(config.random_state)
-        rows = np.sort(rng.choice(rows, MAX_TRAIN_ROWS, replace=False))
-    count = customer_metrics(ledger, n, as_of, cutoff).frequency[rows]
+    count = customer_metrics(sample, k, as_of, cutoff).frequency[rows]
     return _Snapshot(window, features(past, cutoff, rows), count > 0, count)
 
 
@@ -106,11 +116,13 @@ def _trainable(snapshot: _Snapshot | None) -> bool:
     return min(n_bought, len(snapshot.bought) - n_bought) >= MIN_CLASS_CUSTOMERS
 
 
-def _find_snapshot(ledger, n, as_of, wanted, history, config, ok) -> _Snapshot | None:
+def _find_snapshot(
+    ledger, seen, as_of, wanted, history, config, ok
+) -> _Snapshot | None:
     """The snapshot for ``wanted`` days, else for half the history, if ``ok``."""
     for window in dict.fromkeys((wanted, min(wanted, history // 2))):
         if window >= MIN_WINDOW_DAYS:
-            snapshot = _snapshot(ledger, n, as_of, window, config)
+            snapshot = _snapshot(ledger, seen, as_of, window, config)
             if ok(snapshot):
                 return snapshot
     return None
@@ -141,12 +153,13 @@ def predict(
     if len(rows) == 0:
         return Prediction(probability, clv, {"likelihood_method": None})
     history = as_of - int(m.first_day[rows].min())
+    seen = first_seen(ledger, n)
     snapshot = _find_snapshot(
-        ledger, n, as_of, config.horizon_days, history, config, _trainable
+        ledger, seen, as_of, config.horizon_days, history, config, _trainable
     )
     if snapshot is not None:
         clv_snapshot = _find_snapshot(
-            ledger, n, as_of, config.clv_days, history, config, _has_buyers
+            ledger, seen, as_of, config.clv_days, history, config, _has_buyers
         )
         clv_snapshot = clv_snapshot or snapshot
         X = features(m, as_of, rows)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 
-from .clustering import cluster_features
+from .clustering import cluster_features, single_thread
 from .config import PROSPECT, SegmentationConfig
 
 SILHOUETTE_SAMPLE = 5_000
@@ -46,7 +46,9 @@ def _cluster_metrics(result: pd.DataFrame, random_state: int) -> dict:
         sample = np.sort(rng.choice(len(X), SILHOUETTE_SAMPLE, replace=False))
     n_sample_labels = len(np.unique(labels[sample]))
     if 2 <= n_sample_labels < len(sample):
-        metrics["silhouette"] = float(silhouette_score(X[sample], labels[sample]))
+        with single_thread():
+            score = silhouette_score(X[sample], labels[sample])
+        metrics["silhouette"] = float(score)
     metrics["davies_bouldin"] = float(davies_bouldin_score(X, labels))
     return metrics
 

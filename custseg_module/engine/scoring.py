@@ -22,20 +22,35 @@ VALUE_TIERS = ("key", "important", "ordinary", "small")
 NEGATIVE_TIER = "negative"
 
 
+def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """For each position of a sorted array, where its run of equal values starts."""
+    index = np.arange(len(sorted_values))
+    new_run = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    return np.maximum.accumulate(np.where(new_run, index, 0))
+
+
 def rank_scores(values: np.ndarray, bins: int) -> np.ndarray:
     """Scores 1..bins, higher for higher values; ties share the lowest rank."""
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    min_rank = np.searchsorted(np.sort(values), values, side="left") + 1
+    if values.dtype.kind in "iu" and int(values.max()) - int(values.min()) <= 4 * n:
+        # Small integer range (days, purchase counts): counting beats sorting.
+        offset = values - values.min()
+        below = np.cumsum(np.bincount(offset)) - np.bincount(offset)
+        min_rank = below[offset] + 1
+    else:
+        order = np.argsort(values)
+        min_rank = np.empty(n, dtype=np.int64)
+        min_rank[order] = _group_starts(values[order]) + 1
     # Integer ceil(min_rank * bins / n): exact, no float rounding at the edges.
     return (min_rank.astype(np.int64) * bins + n - 1) // n
 
 
 def rfm_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Strings like "545" (one digit per score, bins <= 9)."""
-    packed = r * 100 + f * 10 + m
-    return packed.astype(str).astype(object)
+    table = np.array([f"{i:03d}" for i in range(1000)], dtype=object)
+    return table[r * 100 + f * 10 + m]
 
 
 def grid_segments(
@@ -56,13 +71,14 @@ def value_tiers(monetary: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
     if not positive.any():
         return tiers
     values = monetary[positive]
-    ascending = np.sort(values)
-    descending_cumsum = np.cumsum(ascending[::-1])
-    total = descending_cumsum[-1]
-    ahead = len(values) - np.searchsorted(ascending, values, side="right")
-    revenue_ahead = np.where(
-        ahead > 0, descending_cumsum[np.maximum(ahead - 1, 0)], 0.0
-    )
-    tier_index = np.searchsorted(np.asarray(cuts), revenue_ahead / total, side="right")
+    order = np.argsort(-values)
+    descending = values[order]
+    cumulative = np.cumsum(descending)
+    # Revenue strictly ahead of a customer = cumulative sum before its run of
+    # equal amounts, so ties share a tier whatever their order.
+    revenue_before = np.r_[0.0, cumulative[:-1]]
+    share = revenue_before[_group_starts(descending)] / cumulative[-1]
+    tier_index = np.empty(len(values), dtype=np.int64)
+    tier_index[order] = np.searchsorted(np.asarray(cuts), share, side="right")
     tiers[positive] = np.asarray(VALUE_TIERS, dtype=object)[tier_index]
     return tiers

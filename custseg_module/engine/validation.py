@@ -92,6 +92,22 @@ def _amounts(column: pd.Series) -> np.ndarray:
     return amounts
 
 
+def _encode(pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ids and each row's position among them."""
+    if len(pid) == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+    low, high = int(pid.min()), int(pid.max())
+    if high - low <= 4 * len(pid) + 1_000_000:
+        # Database ids are dense: a presence table beats hashing or sorting.
+        offset = pid - low
+        present = np.zeros(high - low + 1, dtype=bool)
+        present[offset] = True
+        position = np.cumsum(present, dtype=np.intp) - 1
+        return position[offset], np.flatnonzero(present).astype(np.int64) + low
+    codes, ids = pd.factorize(pid, sort=True)
+    return codes.astype(np.intp, copy=False), np.asarray(ids, dtype=np.int64)
+
+
 def prepare_transactions(
     transactions: pd.DataFrame,
     as_of_day: int,
@@ -119,9 +135,7 @@ def prepare_transactions(
         if day.max() > as_of_day:
             keep = day <= as_of_day
             pid, day, amount = pid[keep], day[keep], amount[keep]
-    codes, ids = pd.factorize(pid, sort=True)
-    ids = np.asarray(ids, dtype=np.int64)
-    codes = codes.astype(np.intp, copy=False)
+    codes, ids = _encode(pid)
     if partners is not None:
         extra = _partner_ids(pd.Series(list(partners)), "partners")
         if len(extra):
