@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The test command (make test): lint, the engine's pytest suite, then the module's
+# Odoo tests (browser tours included) on a throw-away database that is always dropped.
+# Final line: "N passed, M failed"; exit status non-zero on any failure or skip.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+LOG_DIR=${CUSTSEG_LOG_DIR:-$REPO_ROOT/.test-logs}
+mkdir -p "$LOG_DIR"
+
+# 1. Prerequisites: fail loudly, naming the cause.
+check_odoo
+check_postgres
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null ||
+    command -v google-chrome >/dev/null ||
+    die "Chromium is missing: the browser tours would be skipped. Install Debian's 'chromium' (apt-get install chromium)."
+missing=$(missing_python_modules websocket)
+[ -z "$missing" ] ||
+    die "The PyPI package 'websocket-client' is missing: Odoo would silently skip the browser tours. pip install websocket-client"
+missing=$(missing_python_modules pandas sklearn scipy pytest hypothesis lifetimes freezegun ruff)
+[ -z "$missing" ] ||
+    die "Missing Python modules: $missing. Install them with: $PYTHON -m pip install -r requirements-test.txt"
+
+passed=0
+failed=0
+
+# 2. Lint (ruff) must be clean.
+echo "== ruff"
+if "$PYTHON" -m ruff check . && "$PYTHON" -m ruff format --check .; then
+    echo "ruff: clean"
+else
+    echo "ruff: FAILED"
+    failed=$((failed + 1))
+fi
+
+# 3. The pure engine, no database.
+echo "== pytest (engine)"
+"$PYTHON" -m pytest tests -q --junitxml="$LOG_DIR/pytest.xml"
+pytest_rc=$?
+read -r py_run py_bad py_skip < <("$PYTHON" - "$LOG_DIR/pytest.xml" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+try:
+    suites = ET.parse(sys.argv[1]).getroot().iter("testsuite")
+    totals = [0, 0, 0]
+    for s in suites:
+        totals[0] += int(s.get("tests", 0))
+        totals[1] += int(s.get("failures", 0)) + int(s.get("errors", 0))
+        totals[2] += int(s.get("skipped", 0))
+    print(*totals)
+except (OSError, ET.ParseError):
+    print(0, 1, 0)
+PY
+)
+if [ "$py_run" -eq 0 ]; then
+    echo "pytest: no test ran"
+    py_bad=$((py_bad + 1))
+fi
+if [ "$py_skip" -gt 0 ]; then
+    echo "pytest: $py_skip test(s) skipped, counted as failed"
+fi
+if [ "$pytest_rc" -ne 0 ] && [ "$py_bad" -eq 0 ]; then
+    py_bad=1
+fi
+passed=$((passed + py_run - py_bad - py_skip))
+failed=$((failed + py_bad + py_skip))
+echo "pytest: $((py_run - py_bad - py_skip)) passed, $((py_bad + py_skip)) failed"
+
+# 4. The Odoo tests on a fresh, uniquely named database, dropped even on failure.
+DB="custseg_test_$(date +%Y%m%d%H%M%S)_$$"
+trap 'drop_database "$DB" >/dev/null 2>&1 || echo "warning: could not drop $DB" >&2' EXIT
+ODOO_LOG="$LOG_DIR/odoo-test.log"
+PORT=$(free_port)
+: >"$ODOO_LOG"
+echo "== Odoo tests on database $DB (log: $ODOO_LOG)"
+timeout --kill-after=30 "${CUSTSEG_TEST_TIMEOUT:-1800}" \
+    "$PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" --db_host= \
+    -d "$DB" -i custseg_module --test-enable --test-tags /custseg_module \
+    --stop-after-init --http-port="$PORT" --gevent-port="$(free_port)" \
+    --log-level=info --max-cron-threads=0 --logfile="$ODOO_LOG"
+odoo_rc=$?
+grep -E "(ERROR|CRITICAL|FAIL:|odoo\.tests\.result|Chrome headless start|skipped)" "$ODOO_LOG" | tail -n 60
+report=$("$PYTHON" scripts/odoo_log_report.py "$ODOO_LOG")
+report_rc=$?
+read -r od_pass od_fail < <("$PYTHON" -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["passed"], r["failed"])' <<<"$report")
+"$PYTHON" -c 'import json,sys; [print("odoo:", p) for p in json.loads(sys.stdin.read())["problems"]]' <<<"$report"
+if [ "$odoo_rc" -ne 0 ]; then
+    echo "odoo: odoo-bin exited with status $odoo_rc"
+    [ "$od_fail" -gt 0 ] || od_fail=1
+elif [ "$report_rc" -ne 0 ] && [ "$od_fail" -eq 0 ]; then
+    od_fail=1
+fi
+passed=$((passed + od_pass))
+failed=$((failed + od_fail))
+echo "odoo: $od_pass passed, $od_fail failed"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
