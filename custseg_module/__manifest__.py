@@ -1,0 +1,34 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Customer Segmentation",
+    "summary": "RFM segments, Pareto value tiers, lifecycle stages, purchase "
+    "likelihood and CLV on customers, with automated follow-ups",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "license": "LGPL-3",
+    "author": "custseg contributors",
+    "website": "https://github.com/custseg/custseg",
+    "maintainers": ["custseg"],
+    "development_status": "Beta",
+    "depends": ["account", "mail", "sales_team"],
+    "external_dependencies": {"python": ["pandas", "scikit-learn", "scipy"]},
+    "data": [
+        "security/custseg_security.xml",
+        "security/ir.model.access.csv",
+        "data/custseg_segment_data.xml",
+        "data/ir_cron.xml",
+        "views/custseg_segment_views.xml",
+        "views/custseg_run_views.xml",
+        "views/custseg_partner_history_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": ["demo/custseg_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["custseg_module/static/tests/tours/**/*"],
+    },
+    "application": True,
+    "installable": True,
+}

@@ -1,0 +1,34 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+from .res_partner import LIFECYCLE_STAGES, VALUE_TIERS
+
+
+class CustsegPartnerHistory(models.Model):
+    """One row per customer and run in which its segment, tier or stage changed.
+
+    Rows are inserted in bulk by the run (custseg.run._phase_history), never
+    one by one; the pivot of old × new segment is the transition matrix.
+    """
+
+    _name = "custseg.partner.history"
+    _description = "Customer Segment Transition"
+    _order = "date desc, id desc"
+
+    partner_id = fields.Many2one(
+        "res.partner", required=True, ondelete="cascade", index=True
+    )
+    run_id = fields.Many2one(
+        "custseg.run", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    date = fields.Date(required=True)
+    old_segment_id = fields.Many2one("custseg.segment", ondelete="set null")
+    new_segment_id = fields.Many2one("custseg.segment", ondelete="set null")
+    old_value_tier = fields.Selection(VALUE_TIERS)
+    new_value_tier = fields.Selection(VALUE_TIERS)
+    old_lifecycle_stage = fields.Selection(LIFECYCLE_STAGES)
+    new_lifecycle_stage = fields.Selection(LIFECYCLE_STAGES)
+    r_score = fields.Integer(string="R")
+    f_score = fields.Integer(string="F")
+    m_score = fields.Integer(string="M")

@@ -1,0 +1,566 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""One segmentation run: SQL aggregate -> engine -> set-based write-back.
+
+The whole run happens inside one savepoint of the caller's transaction, so every
+partner keeps either all of its old figures or all of the new ones. A failed run
+is recorded through a separate cursor, so the rollback does not erase it.
+"""
+
+import io
+import logging
+import time
+import traceback
+
+import pandas as pd
+from psycopg2 import errors as pg_errors
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..engine import segment_customers
+
+_logger = logging.getLogger(__name__)
+
+# pg advisory lock key ("custsg" in ASCII): one run at a time per database.
+RUN_LOCK_KEY = 0x637573747367
+CRON_SERIALIZATION_RETRIES = 3
+
+# Partner columns the run owns, in temp-table order (see _phase_write_back).
+RESULT_COLUMNS = [
+    ("partner_id", "integer"),
+    ("segment_id", "integer"),
+    ("value_tier", "varchar"),
+    ("lifecycle_stage", "varchar"),
+    ("rfm_recency_days", "integer"),
+    ("rfm_frequency", "integer"),
+    ("rfm_monetary", "numeric"),
+    ("rfm_r_score", "integer"),
+    ("rfm_f_score", "integer"),
+    ("rfm_m_score", "integer"),
+    ("rfm_code", "varchar"),
+    ("first_purchase_date", "date"),
+    ("last_purchase_date", "date"),
+    ("purchase_probability", "numeric"),
+    ("predicted_clv", "numeric"),
+    ("customer_cluster", "varchar"),
+]
+# The partner fields a run writes: everything but the key, plus bookkeeping.
+PARTNER_FIGURES = [name for name, _type in RESULT_COLUMNS[2:]]
+WRITTEN_FIELDS = [
+    "customer_segment_id",
+    *PARTNER_FIGURES,
+    "segment_date",
+    "segmentation_run_id",
+]
+
+
+class CustsegRun(models.Model):
+    _name = "custseg.run"
+    _description = "Segmentation Run"
+    _order = "id desc"
+    _rec_names_search = ["as_of"]
+
+    name = fields.Char(compute="_compute_name")
+    as_of = fields.Date(string="As Of", required=True, readonly=True)
+    state = fields.Selection(
+        [("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        required=True,
+        default="running",
+        readonly=True,
+    )
+    start_datetime = fields.Datetime(string="Started", readonly=True)
+    end_datetime = fields.Datetime(string="Ended", readonly=True)
+    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
+    timings = fields.Json(readonly=True, help="Seconds spent in each phase of the run.")
+    user_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.user, readonly=True, index=True
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        readonly=True,
+        index=True,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    transaction_count = fields.Integer(
+        string="Purchase Days Read",
+        readonly=True,
+        help="Rows of the SQL aggregate: one per customer and invoice date.",
+    )
+    partner_count = fields.Integer(string="Partners Processed", readonly=True)
+    changed_count = fields.Integer(string="Partners Changed", readonly=True)
+    history_count = fields.Integer(string="Transitions Logged", readonly=True)
+    silhouette = fields.Float(readonly=True, digits=(16, 4))
+    davies_bouldin = fields.Float(
+        string="Davies-Bouldin", readonly=True, digits=(16, 4)
+    )
+    cluster_count = fields.Integer(string="Chosen k", readonly=True)
+    ari_previous = fields.Float(
+        string="ARI vs Previous",
+        readonly=True,
+        digits=(16, 4),
+        help="Adjusted Rand index of the segments against the previous run: "
+        "1 means nobody moved.",
+    )
+    likelihood_method = fields.Char(readonly=True)
+    line_ids = fields.One2many("custseg.run.line", "run_id", readonly=True)
+    error = fields.Text(readonly=True)
+
+    @api.depends("as_of", "state")
+    def _compute_name(self):
+        for run in self:
+            run.name = self.env._(
+                "Run %(id)s of %(as_of)s", id=run.id or "", as_of=run.as_of or ""
+            )
+
+    # ------------------------------------------------------------------ entry points
+    @api.model
+    def run_segmentation(self, as_of=None):
+        """Recompute every customer's segmentation from posted invoices.
+
+        Managers only. Returns the run record; raises UserError when another run
+        holds the lock, and re-raises any failure after recording the run failed.
+        """
+        self.check_access("create")
+        as_of = fields.Date.to_date(as_of) or fields.Date.context_today(self)
+        if not self._try_lock():
+            raise UserError(
+                self.env._(
+                    "A segmentation run is already in progress. Wait for it to "
+                    "finish, then look at Customer Segmentation › Runs."
+                )
+            )
+        # sudo: the access check above is the gate; the run then reads invoices
+        # and writes partners of every salesperson.
+        runner = self.sudo()
+        started, clock = fields.Datetime.now(), time.monotonic()
+        progress = {"partner_count": 0, "transaction_count": 0}
+        try:
+            with self.env.cr.savepoint():
+                run = runner.create({"as_of": as_of, "start_datetime": started})
+                run._execute(progress, clock)
+        except Exception as error:
+            failed = runner._record_failure(as_of, started, clock, progress, error)
+            _logger.error("Segmentation run %s failed: %s", failed.id, error)
+            raise
+        return run.with_env(self.env)
+
+    @api.model
+    def _cron_run_segmentation(self):
+        """Daily cron. Never raises: a failure is logged and recorded on the run,
+        so the cron is not deactivated; serialization failures are retried."""
+        # sudo: the scheduler, not a user, starts this run.
+        runs = self.sudo()
+        for attempt in range(1, CRON_SERIALIZATION_RETRIES + 1):
+            if not runs._try_lock():
+                _logger.info("Segmentation cron skipped: a run is in progress.")
+                return
+            try:
+                runs.run_segmentation()
+                return
+            except pg_errors.SerializationFailure:
+                _logger.warning(
+                    "Segmentation cron hit a serialization failure (attempt %s/%s)",
+                    attempt,
+                    CRON_SERIALIZATION_RETRIES,
+                )
+                self.env.cr.rollback()
+            except Exception:
+                _logger.exception("Segmentation cron run failed")
+                return
+
+    def action_recompute_now(self):
+        run = self.run_segmentation()
+        return run._action_open_form()
+
+    def _action_open_form(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "custseg.run",
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    # ------------------------------------------------------------------ plumbing
+    @api.model
+    def _try_lock(self):
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s)", RUN_LOCK_KEY))
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _record_failure(self, as_of, started, clock, progress, error):
+        """Record a failed run in its own transaction, which the caller's
+        rollback cannot erase."""
+        message = "".join(traceback.format_exception_only(error)).strip()
+        values = {
+            "as_of": as_of,
+            "state": "failed",
+            "start_datetime": started,
+            "end_datetime": fields.Datetime.now(),
+            "duration": time.monotonic() - clock,
+            "error": message,
+            "user_id": self.env.uid,
+            "company_id": self.env.company.id,
+            **progress,
+        }
+        with self.env.registry.cursor() as cr:
+            failed = self.with_env(self.env(cr=cr)).create(values)
+            failed_id = failed.id
+        return self.browse(failed_id)
+
+    def _segmentation_config(self):
+        return self.env["res.config.settings"]._custseg_engine_config()
+
+    def _execute(self, progress, clock):
+        self.ensure_one()
+        config = self._segmentation_config()
+        timings = {}
+        phases = 4
+        cron = self.env["ir.cron"]
+
+        def timed(name, done, method, *args):
+            start = time.monotonic()
+            result = method(*args)
+            timings[name] = round(time.monotonic() - start, 3)
+            cron._notify_progress(done=done, remaining=phases - done)
+            return result
+
+        transactions, partners, previous = timed("aggregate", 1, self._phase_aggregate)
+        progress["transaction_count"] = len(transactions)
+        result = timed(
+            "engine", 2, self._phase_engine, transactions, partners, previous, config
+        )
+        progress["partner_count"] = len(result)
+        del transactions
+        changed = timed("write_back", 3, self._phase_write_back, result)
+        history = timed("history", 4, self._phase_history)
+        timings["total"] = round(time.monotonic() - clock, 3)
+        quality = result.attrs.get("quality", {})
+        self.write(
+            {
+                **progress,
+                "state": "done",
+                "end_datetime": fields.Datetime.now(),
+                "duration": time.monotonic() - clock,
+                "timings": timings,
+                "changed_count": changed,
+                "history_count": history,
+                "silhouette": quality.get("silhouette") or 0.0,
+                "davies_bouldin": quality.get("davies_bouldin") or 0.0,
+                "cluster_count": quality.get("n_clusters") or 0,
+                "ari_previous": quality.get("ari_previous") or 0.0,
+                "likelihood_method": quality.get("likelihood_method"),
+            }
+        )
+        self._write_lines()
+
+    # ------------------------------------------------------------------ phases
+    def _phase_aggregate(self):
+        """One query: posted customer invoices and refunds per commercial partner
+        and invoice date, untaxed, signed, in the run company's currency."""
+        self.env.flush_all()
+        self._check_rates()
+        query = self.env.cr.mogrify(
+            """
+            WITH company_rate AS (
+                -- Each foreign company currency's rate in the run company, valid
+                -- from its date until the next one (the first one also before).
+                SELECT r.currency_id,
+                       CASE WHEN LAG(r.name) OVER w IS NULL THEN DATE '0001-01-01'
+                            ELSE r.name END AS valid_from,
+                       COALESCE(LEAD(r.name) OVER w, DATE '9999-12-31') AS valid_to,
+                       r.rate
+                  FROM res_currency_rate r
+                 WHERE r.company_id = %(company)s
+                   AND r.currency_id <> %(currency)s
+                WINDOW w AS (PARTITION BY r.currency_id ORDER BY r.name)
+            )
+            SELECT m.commercial_partner_id AS partner_id,
+                   m.invoice_date - DATE '1970-01-01' AS day,
+                   SUM(m.amount_untaxed_signed / COALESCE(cr.rate, 1.0)) AS amount
+              FROM account_move m
+              JOIN res_partner cp ON cp.id = m.commercial_partner_id AND cp.active
+              JOIN res_company c ON c.id = m.company_id
+              LEFT JOIN company_rate cr
+                ON cr.currency_id = c.currency_id
+               AND m.invoice_date >= cr.valid_from AND m.invoice_date < cr.valid_to
+             WHERE m.state = 'posted'
+               AND m.move_type IN ('out_invoice', 'out_refund')
+               AND m.invoice_date <= %(as_of)s
+             GROUP BY m.commercial_partner_id, m.invoice_date
+            """,
+            {
+                "company": self.company_id.id,
+                "currency": self.company_id.currency_id.id,
+                "as_of": self.as_of,
+            },
+        )
+        buffer = io.StringIO()
+        self.env.cr.copy_expert(
+            b"COPY (" + query + b") TO STDOUT WITH (FORMAT csv)", buffer
+        )
+        buffer.seek(0)
+        transactions = pd.read_csv(
+            buffer,
+            names=["partner_id", "day", "amount"],
+            dtype={"partner_id": "int64", "day": "int64", "amount": "float64"},
+        )
+        transactions["date"] = pd.to_datetime(transactions.pop("day"), unit="D")
+
+        # Customers without invoices become prospects; partners segmented before
+        # are included so that a lapsed, cancelled or merged history is reset.
+        self.env.cr.execute(
+            """
+            SELECT p.id, s.code, p.lifecycle_stage, p.customer_rank > 0
+              FROM res_partner p
+              LEFT JOIN custseg_segment s ON s.id = p.customer_segment_id
+             WHERE p.active
+               AND p.id = p.commercial_partner_id
+               AND (p.customer_rank > 0 OR p.customer_segment_id IS NOT NULL)
+            """
+        )
+        rows = self.env.cr.fetchall()
+        partners = [row[0] for row in rows]
+        previous = pd.DataFrame(
+            [row[:3] for row in rows if row[1]],
+            columns=["partner_id", "segment", "lifecycle_stage"],
+        ).set_index("partner_id")
+        return transactions, partners, previous
+
+    def _check_rates(self):
+        """Refuse to guess: a company whose currency has no rate in the run
+        company would otherwise be converted at 1:1."""
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT cur.name, c.name
+              FROM account_move m
+              JOIN res_company c ON c.id = m.company_id
+              JOIN res_currency cur ON cur.id = c.currency_id
+             WHERE m.state = 'posted'
+               AND m.move_type IN ('out_invoice', 'out_refund')
+               AND c.currency_id <> %(currency)s
+               AND NOT EXISTS (
+                   SELECT 1 FROM res_currency_rate r
+                    WHERE r.currency_id = c.currency_id
+                      AND r.company_id = %(company)s)
+            """,
+            {"company": self.company_id.id, "currency": self.company_id.currency_id.id},
+        )
+        missing = self.env.cr.fetchall()
+        if missing:
+            raise UserError(
+                self.env._(
+                    "No exchange rate to convert invoices into %(currency)s: "
+                    "%(missing)s. Add the rates in Accounting › Configuration › "
+                    "Currencies for company %(company)s, then run again.",
+                    currency=self.company_id.currency_id.name,
+                    missing=", ".join(
+                        f"{cur} (company {comp})" for cur, comp in missing
+                    ),
+                    company=self.company_id.name,
+                )
+            )
+
+    def _phase_engine(self, transactions, partners, previous, config):
+        return segment_customers(
+            transactions,
+            self.as_of,
+            config=config,
+            previous=previous if len(previous) else None,
+            partners=partners,
+        )
+
+    def _phase_write_back(self, result):
+        """Load the result into a temp table with COPY, then one UPDATE writes
+        the commercial partners and their contacts whose values changed."""
+        segments = self.env["custseg.segment"].with_context(active_test=False)
+        segment_ids = {s.code: s.id for s in segments.search([("kind", "=", "rule")])}
+        prospect = self.env["custseg.segment"]._prospect_segment()
+        segment_ids["prospect"] = prospect.id
+        frame = self._result_frame(result, segment_ids)
+
+        cr = self.env.cr
+        cr.execute("DROP TABLE IF EXISTS custseg_run_result")
+        cr.execute(
+            SQL(
+                "CREATE TEMP TABLE custseg_run_result (%s, old_segment_id integer, "
+                "old_value_tier varchar, old_lifecycle_stage varchar, "
+                "changed boolean NOT NULL DEFAULT false) ON COMMIT DROP",
+                SQL(", ").join(
+                    SQL("%s %s", SQL.identifier(name), SQL(sql_type))
+                    for name, sql_type in RESULT_COLUMNS
+                ),
+            )
+        )
+        buffer = io.StringIO()
+        frame.to_csv(buffer, header=False, index=False)
+        buffer.seek(0)
+        cr.copy_expert(
+            SQL(
+                "COPY custseg_run_result (%s) FROM STDIN WITH (FORMAT csv)",
+                SQL(", ").join(SQL.identifier(name) for name, _t in RESULT_COLUMNS),
+            ).code,
+            buffer,
+        )
+        cr.execute("ANALYZE custseg_run_result")
+        figures = SQL(", ").join(SQL.identifier(name) for name in PARTNER_FIGURES)
+        # Locked partners keep their segment; remember the old values for the
+        # history and mark what changed on the commercial partner itself.
+        cr.execute(
+            SQL(
+                """
+                UPDATE custseg_run_result t
+                   SET segment_id = CASE WHEN p.segment_locked
+                                         THEN p.customer_segment_id
+                                         ELSE t.segment_id END,
+                       old_segment_id = p.customer_segment_id,
+                       old_value_tier = p.value_tier,
+                       old_lifecycle_stage = p.lifecycle_stage,
+                       changed = (p.customer_segment_id, %(old)s) IS DISTINCT FROM
+                                 (CASE WHEN p.segment_locked
+                                       THEN p.customer_segment_id
+                                       ELSE t.segment_id END, %(new)s)
+                  FROM res_partner p
+                 WHERE p.id = t.partner_id
+                """,
+                old=SQL(", ").join(
+                    SQL("p.%s", SQL.identifier(n)) for n in PARTNER_FIGURES
+                ),
+                new=SQL(", ").join(
+                    SQL("t.%s", SQL.identifier(n)) for n in PARTNER_FIGURES
+                ),
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                UPDATE res_partner p
+                   SET customer_segment_id = t.segment_id,
+                       segment_date = CASE
+                           WHEN p.customer_segment_id IS NOT DISTINCT FROM t.segment_id
+                           THEN p.segment_date ELSE %(as_of)s END,
+                       (%(figures)s) = (%(new)s),
+                       segmentation_run_id = %(run)s,
+                       write_uid = %(uid)s,
+                       write_date = NOW() AT TIME ZONE 'UTC'
+                  FROM custseg_run_result t
+                 WHERE p.commercial_partner_id = t.partner_id
+                   AND (p.customer_segment_id, %(old)s)
+                       IS DISTINCT FROM (t.segment_id, %(new)s)
+                """,
+                as_of=self.as_of,
+                figures=figures,
+                run=self.id,
+                uid=self.env.uid,
+                old=SQL(", ").join(
+                    SQL("p.%s", SQL.identifier(n)) for n in PARTNER_FIGURES
+                ),
+                new=SQL(", ").join(
+                    SQL("t.%s", SQL.identifier(n)) for n in PARTNER_FIGURES
+                ),
+            )
+        )
+        self.env["res.partner"].invalidate_model(WRITTEN_FIELDS + ["write_date"])
+        cr.execute("SELECT COUNT(*) FROM custseg_run_result WHERE changed")
+        return cr.fetchone()[0]
+
+    @api.model
+    def _result_frame(self, result, segment_ids):
+        """The engine's result in temp-table column order, rounded so that an
+        identical re-run compares equal and writes nothing."""
+        unknown = set(result["segment"].unique()) - set(segment_ids)
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "The engine produced segments with no active segment record: "
+                    "%(codes)s",
+                    codes=", ".join(sorted(unknown)),
+                )
+            )
+
+        def day(column):
+            return result[column].dt.strftime("%Y-%m-%d")
+
+        frame = pd.DataFrame(
+            {
+                "partner_id": result.index.astype("int64"),
+                "segment_id": result["segment"].map(segment_ids).astype("int64"),
+                "value_tier": result["value_tier"],
+                "lifecycle_stage": result["lifecycle_stage"],
+                "rfm_recency_days": result["recency_days"].astype("int64"),
+                "rfm_frequency": result["frequency"].astype("int64"),
+                "rfm_monetary": result["monetary"].round(2),
+                "rfm_r_score": result["r_score"].astype("int64"),
+                "rfm_f_score": result["f_score"].astype("int64"),
+                "rfm_m_score": result["m_score"].astype("int64"),
+                "rfm_code": result["rfm_code"],
+                "first_purchase_date": day("first_purchase"),
+                "last_purchase_date": day("last_purchase"),
+                "purchase_probability": result["purchase_probability"].round(4),
+                "predicted_clv": result["predicted_clv"].round(2),
+                "customer_cluster": result["cluster_label"],
+            }
+        )
+        # Empty strings and NaT are written as SQL NULL (unquoted empty CSV).
+        return frame.replace({"": None})
+
+    def _phase_history(self):
+        """One INSERT … SELECT: a row per commercial partner whose segment, tier
+        or stage changed in this run."""
+        self.env.cr.execute(
+            """
+            INSERT INTO custseg_partner_history (
+                partner_id, run_id, company_id, date,
+                old_segment_id, new_segment_id, old_value_tier, new_value_tier,
+                old_lifecycle_stage, new_lifecycle_stage,
+                r_score, f_score, m_score, create_uid, create_date, write_uid,
+                write_date)
+            SELECT t.partner_id, %(run)s, %(company)s, %(as_of)s,
+                   t.old_segment_id, t.segment_id, t.old_value_tier, t.value_tier,
+                   t.old_lifecycle_stage, t.lifecycle_stage,
+                   t.rfm_r_score, t.rfm_f_score, t.rfm_m_score,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+              FROM custseg_run_result t
+             WHERE t.changed
+               AND (t.old_segment_id, t.old_value_tier, t.old_lifecycle_stage)
+                   IS DISTINCT FROM (t.segment_id, t.value_tier, t.lifecycle_stage)
+            """,
+            {
+                "run": self.id,
+                "company": self.company_id.id,
+                "as_of": self.as_of,
+                "uid": self.env.uid,
+            },
+        )
+        return self.env.cr.rowcount
+
+    def _write_lines(self):
+        """The segment distribution of this run, one line per segment."""
+        self.env.cr.execute(
+            """
+            SELECT segment_id, COUNT(*),
+                   COUNT(*) FILTER (WHERE old_segment_id IS DISTINCT FROM segment_id),
+                   COALESCE(SUM(rfm_monetary), 0),
+                   COALESCE(SUM(GREATEST(rfm_monetary, 0)), 0)
+              FROM custseg_run_result
+             GROUP BY segment_id
+            """
+        )
+        rows = self.env.cr.fetchall()
+        total_positive = sum(row[4] for row in rows) or 1.0
+        self.env["custseg.run.line"].create(
+            [
+                {
+                    "run_id": self.id,
+                    "segment_id": segment_id,
+                    "customer_count": count,
+                    "entered_count": entered,
+                    "revenue": float(revenue),
+                    "revenue_share": float(positive) / float(total_positive),
+                }
+                for segment_id, count, entered, revenue, positive in rows
+            ]
+        )

@@ -1,0 +1,217 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import dataclasses
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..engine import SegmentationConfig
+
+ENGINE_DEFAULTS = {
+    field.name: field.default
+    for field in dataclasses.fields(SegmentationConfig)
+    if field.default is not dataclasses.MISSING
+}
+# Settings field -> SegmentationConfig field, for the one-to-one parameters.
+ENGINE_PARAMETERS = {
+    "custseg_bins": "bins",
+    "custseg_loyal_min_frequency": "loyal_min_frequency",
+    "custseg_at_risk_gap_multiple": "at_risk_gap_multiple",
+    "custseg_at_risk_min_days": "at_risk_min_days",
+    "custseg_at_risk_max_days": "at_risk_max_days",
+    "custseg_churn_days": "churn_days",
+    "custseg_horizon_days": "horizon_days",
+    "custseg_clv_days": "clv_days",
+    "custseg_k_min": "k_min",
+    "custseg_k_max": "k_max",
+}
+TRUE_BY_DEFAULT_FLAGS = {
+    "custseg_clustering": ("custseg.clustering", ENGINE_DEFAULTS["clustering"]),
+    "custseg_followups_enabled": ("custseg.followups_enabled", True),
+}
+TIER_CUT_FIELDS = (
+    "custseg_tier_key_cut",
+    "custseg_tier_important_cut",
+    "custseg_tier_ordinary_cut",
+)
+
+
+def _default(engine_field):
+    return lambda self: ENGINE_DEFAULTS[engine_field]
+
+
+def _tier_default(position):
+    return lambda self: ENGINE_DEFAULTS["tier_cuts"][position]
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    custseg_lookback_days = fields.Integer(
+        string="Lookback Window (days)",
+        config_parameter="custseg.lookback_days",
+        default=0,
+        help="Only purchases within this many days count for frequency and "
+        "revenue; 0 uses the whole history.",
+    )
+    custseg_bins = fields.Integer(
+        string="Score Bins",
+        config_parameter="custseg.bins",
+        default=_default("bins"),
+        help="R, F and M scores run from 1 to this number (quantiles of ranks).",
+    )
+    custseg_tier_key_cut = fields.Float(
+        string="Key Customers Share",
+        config_parameter="custseg.tier_key_cut",
+        default=_tier_default(0),
+        help="Customers making the first share of revenue are key customers.",
+    )
+    custseg_tier_important_cut = fields.Float(
+        string="Important Customers Share",
+        config_parameter="custseg.tier_important_cut",
+        default=_tier_default(1),
+    )
+    custseg_tier_ordinary_cut = fields.Float(
+        string="Ordinary Customers Share",
+        config_parameter="custseg.tier_ordinary_cut",
+        default=_tier_default(2),
+        help="Customers beyond this cumulative share of revenue are small.",
+    )
+    custseg_loyal_min_frequency = fields.Integer(
+        string="Loyal From (purchase days)",
+        config_parameter="custseg.loyal_min_frequency",
+        default=_default("loyal_min_frequency"),
+    )
+    custseg_at_risk_gap_multiple = fields.Float(
+        string="At Risk After (× usual gap)",
+        config_parameter="custseg.at_risk_gap_multiple",
+        default=_default("at_risk_gap_multiple"),
+        help="A customer is at risk when the time since the last purchase "
+        "exceeds this multiple of the customer's own usual gap between purchases.",
+    )
+    custseg_at_risk_min_days = fields.Integer(
+        string="At Risk Not Before (days)",
+        config_parameter="custseg.at_risk_min_days",
+        default=_default("at_risk_min_days"),
+    )
+    custseg_at_risk_max_days = fields.Integer(
+        string="At Risk At Latest (days)",
+        config_parameter="custseg.at_risk_max_days",
+        default=_default("at_risk_max_days"),
+    )
+    custseg_churn_days = fields.Integer(
+        string="Churned After (days)",
+        config_parameter="custseg.churn_days",
+        default=_default("churn_days"),
+    )
+    custseg_horizon_days = fields.Integer(
+        string="Likelihood Horizon (days)",
+        config_parameter="custseg.horizon_days",
+        default=_default("horizon_days"),
+    )
+    custseg_clv_days = fields.Integer(
+        string="CLV Horizon (days)",
+        config_parameter="custseg.clv_days",
+        default=_default("clv_days"),
+    )
+    # Booleans that default to True are kept out of config_parameter: Odoo
+    # deletes a False parameter, and the default would then come back.
+    custseg_clustering = fields.Boolean(string="Clustering")
+    custseg_k_min = fields.Integer(
+        string="Clusters From",
+        config_parameter="custseg.k_min",
+        default=_default("k_min"),
+    )
+    custseg_k_max = fields.Integer(
+        string="Clusters To",
+        config_parameter="custseg.k_max",
+        default=_default("k_max"),
+    )
+    custseg_followups_enabled = fields.Boolean(string="Automatic Follow-ups")
+    custseg_followup_user_id = fields.Many2one(
+        "res.users",
+        string="Default Follow-up User",
+        config_parameter="custseg.followup_user_id",
+        help="Gets follow-ups of customers with neither a salesperson nor a "
+        "segment owner.",
+    )
+    custseg_followup_locked = fields.Boolean(
+        string="Follow-ups for Locked Customers",
+        config_parameter="custseg.followup_locked",
+        default=False,
+        help="Schedule follow-ups for customers whose segment was set by hand.",
+    )
+
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        for setting, (key, default) in TRUE_BY_DEFAULT_FLAGS.items():
+            values[setting] = self._custseg_flag(key, default)
+        return values
+
+    def set_values(self):
+        self._custseg_check_values()
+        res = super().set_values()
+        params = self.env["ir.config_parameter"].sudo()
+        for setting, (key, _default) in TRUE_BY_DEFAULT_FLAGS.items():
+            params.set_param(key, str(bool(self[setting])))
+        return res
+
+    @api.model
+    def _custseg_flag(self, key, default):
+        raw = self.env["ir.config_parameter"].sudo().get_param(key)
+        return default if raw in (None, False) else raw == "True"
+
+    def _custseg_check_values(self):
+        """Validate the whole configuration as the engine would, before saving."""
+        values = {
+            engine: self[setting] for setting, engine in ENGINE_PARAMETERS.items()
+        }
+        if self.custseg_lookback_days < 0:
+            raise ValidationError(
+                self.env._("The lookback window cannot be negative (0 = all history).")
+            )
+        self._custseg_validate(
+            clustering=self.custseg_clustering,
+            lookback_days=self.custseg_lookback_days,
+            tier_cuts=tuple(self[name] for name in TIER_CUT_FIELDS),
+            **values,
+        )
+
+    @api.model
+    def _custseg_validate(self, lookback_days, **values):
+        grid = self.env["custseg.segment"]._rule_grid()
+        try:
+            return SegmentationConfig(
+                lookback_days=lookback_days or None, segment_grid=grid, **values
+            )
+        except ValueError as error:
+            raise ValidationError(
+                self.env._("Invalid segmentation settings: %(error)s", error=error)
+            ) from error
+
+    @api.model
+    def _custseg_engine_config(self):
+        """The engine configuration from the saved settings and segments."""
+        params = self.env["ir.config_parameter"].sudo()
+        values = {}
+        for setting, engine in ENGINE_PARAMETERS.items():
+            field = self._fields[setting]
+            raw = params.get_param(field.config_parameter)
+            if raw is None or raw is False:
+                values[engine] = ENGINE_DEFAULTS[engine]
+            else:
+                values[engine] = type(ENGINE_DEFAULTS[engine])(float(raw))
+        tier_cuts = tuple(
+            float(params.get_param(self._fields[name].config_parameter) or default)
+            for name, default in zip(
+                TIER_CUT_FIELDS, ENGINE_DEFAULTS["tier_cuts"], strict=True
+            )
+        )
+        lookback = int(params.get_param("custseg.lookback_days") or 0)
+        clustering = self._custseg_flag(*TRUE_BY_DEFAULT_FLAGS["custseg_clustering"])
+        return self._custseg_validate(
+            lookback_days=lookback,
+            tier_cuts=tier_cuts,
+            clustering=clustering,
+            **values,
+        )

@@ -1,0 +1,183 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Segmentation figures on customers.
+
+The run computes them on the commercial partner and writes the same values on
+its contacts in the same UPDATE; they are also commercial fields, so a contact
+created later, or a manual change on the company, is synced by Odoo itself.
+Plain stored fields, never computed from invoices: installing the module on a
+database with a million partners only adds empty columns.
+"""
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from .custseg_run import WRITTEN_FIELDS
+
+VALUE_TIERS = [
+    ("key", "Key"),
+    ("important", "Important"),
+    ("ordinary", "Ordinary"),
+    ("small", "Small"),
+    ("negative", "Negative"),
+]
+LIFECYCLE_STAGES = [
+    ("prospect", "Prospect"),
+    ("new", "New"),
+    ("repeat", "Repeat"),
+    ("loyal", "Loyal"),
+    ("at_risk", "At Risk"),
+    ("churned", "Churned"),
+    ("reactivated", "Reactivated"),
+]
+MANAGER_GROUP = "custseg_module.group_custseg_manager"
+# Fields a manager may set by hand; everything else only a run writes.
+MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    customer_segment_id = fields.Many2one(
+        "custseg.segment",
+        string="Segment",
+        index=True,
+        copy=False,
+        ondelete="restrict",
+        tracking=True,
+        group_expand="_read_group_customer_segment_ids",
+    )
+    value_tier = fields.Selection(VALUE_TIERS, copy=False)
+    lifecycle_stage = fields.Selection(LIFECYCLE_STAGES, copy=False)
+    rfm_recency_days = fields.Integer(
+        string="Recency (days)", copy=False, help="Days since the last purchase."
+    )
+    rfm_frequency = fields.Integer(
+        string="Frequency",
+        copy=False,
+        help="Distinct purchase days with a positive net amount.",
+    )
+    rfm_monetary = fields.Monetary(
+        string="Net Revenue",
+        copy=False,
+        help="Untaxed invoices minus refunds, in the currency of the company "
+        "that ran the segmentation.",
+    )
+    rfm_r_score = fields.Integer(string="R Score", copy=False)
+    rfm_f_score = fields.Integer(string="F Score", copy=False)
+    rfm_m_score = fields.Integer(string="M Score", copy=False)
+    rfm_code = fields.Char(string="RFM Code", copy=False)
+    first_purchase_date = fields.Date(copy=False)
+    last_purchase_date = fields.Date(copy=False)
+    purchase_probability = fields.Float(
+        string="Purchase Likelihood",
+        digits=(16, 4),
+        copy=False,
+        help="Probability of at least one purchase within the likelihood horizon.",
+    )
+    predicted_clv = fields.Monetary(
+        string="Predicted CLV",
+        copy=False,
+        help="Expected net revenue over the lifetime-value horizon.",
+    )
+    customer_cluster = fields.Char(string="Cluster", copy=False)
+    segment_date = fields.Date(
+        string="In Segment Since",
+        copy=False,
+        help="When the customer entered its current segment.",
+    )
+    segment_locked = fields.Boolean(
+        string="Segment Locked",
+        copy=False,
+        help="Set by hand: runs keep this segment but still refresh the figures.",
+    )
+    segmentation_run_id = fields.Many2one(
+        "custseg.run",
+        string="Last Changed By Run",
+        copy=False,
+        ondelete="set null",
+        readonly=True,
+    )
+    segment_history_ids = fields.One2many(
+        "custseg.partner.history", "partner_id", string="Segment History"
+    )
+    segment_history_count = fields.Integer(compute="_compute_segment_history_count")
+
+    @api.model
+    def _commercial_fields(self):
+        return super()._commercial_fields() + WRITTEN_FIELDS + ["segment_locked"]
+
+    @api.model
+    def _read_group_customer_segment_ids(self, segments, domain):
+        """Every active segment is a kanban column, even when empty."""
+        return segments.search([], order=segments._order)
+
+    def _compute_segment_history_count(self):
+        counts = dict(
+            self.env["custseg.partner.history"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.segment_history_count = counts.get(partner.commercial_partner_id, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.context.get("custseg_sync"):
+            for vals in vals_list:
+                self._check_segmentation_write(vals)
+        # Odoo copies the commercial fields to new contacts: that is no user edit.
+        partners = super(ResPartner, self.with_context(custseg_sync=True)).create(
+            vals_list
+        )
+        return partners.with_env(self.env)
+
+    def write(self, vals):
+        if not self.env.context.get("custseg_sync"):
+            self._check_segmentation_write(vals)
+            if vals.get("customer_segment_id") and "segment_locked" not in vals:
+                # A segment set by hand (kanban drag, form) is a manual override.
+                vals = {
+                    **vals,
+                    "segment_locked": True,
+                    "segment_date": fields.Date.context_today(self),
+                }
+        # Odoo then syncs commercial fields to the contacts: no user edit either.
+        return super(ResPartner, self.with_context(custseg_sync=True)).write(vals)
+
+    def _check_segmentation_write(self, vals):
+        """Segmentation figures are the run's; only managers override segments."""
+        touched = set(vals) & (set(WRITTEN_FIELDS) | MANUAL_FIELDS)
+        if not touched or self.env.su:
+            return
+        computed = touched - MANUAL_FIELDS
+        if computed:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s are computed by the segmentation run and cannot be "
+                    "set by hand.",
+                    fields=", ".join(sorted(computed)),
+                )
+            )
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only segmentation managers can change a customer's segment."
+                )
+            )
+
+    def action_unlock_segment(self):
+        self.commercial_partner_id.write({"segment_locked": False})
+
+    def action_lock_segment(self):
+        self.commercial_partner_id.write({"segment_locked": True})
+
+    def action_view_segment_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "custseg_module.custseg_partner_history_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {}
+        return action

@@ -1,0 +1,2 @@
+from . import test_run_segmentation
+from . import test_ui_tours

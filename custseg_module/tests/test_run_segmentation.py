@@ -1,0 +1,265 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.sql_db import db_connect
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..models import custseg_run
+from .common import AS_OF, CustsegCommon, CustsegGridCommon
+
+
+@tagged("post_install", "-at_install")
+class TestRunSegmentation(CustsegGridCommon):
+    def test_every_grid_cell_gets_its_segment_scores_and_stage(self):
+        run = self._run()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.partner_count, 25)
+        for (r_score, f_score), partner in self.grid_customers.items():
+            with self.subTest(r=r_score, f=f_score):
+                self.assertEqual(
+                    partner.customer_segment_id.code,
+                    self._expected_segment(r_score, f_score),
+                )
+                self.assertEqual(partner.rfm_r_score, r_score)
+                self.assertEqual(partner.rfm_f_score, f_score)
+                self.assertEqual(partner.rfm_frequency, f_score)
+                self.assertEqual(partner.rfm_recency_days, self.RECENCY[r_score])
+                self.assertAlmostEqual(partner.rfm_monetary, 100.0 * r_score * f_score)
+                self.assertEqual(
+                    partner.rfm_code, f"{r_score}{f_score}{partner.rfm_m_score}"
+                )
+                self.assertIn(partner.rfm_m_score, range(1, 6))
+                self.assertEqual(partner.segment_date, AS_OF)
+                self.assertEqual(partner.segmentation_run_id, run)
+                self.assertTrue(0.0 <= partner.purchase_probability <= 1.0)
+        stage = {key: p.lifecycle_stage for key, p in self.grid_customers.items()}
+        # Bought 10 days ago: new, repeat or loyal by the number of purchase days.
+        self.assertEqual(stage[5, 1], "new")
+        self.assertEqual(stage[5, 2], "repeat")
+        self.assertEqual(stage[5, 3], "repeat")
+        self.assertEqual(stage[5, 4], "loyal")
+        self.assertEqual(stage[5, 5], "loyal")
+        # Usual gap of 7 days, silent for 40 to 150 days: at risk.
+        for r_score in (4, 3, 2):
+            for f_score in (2, 3, 4, 5):
+                self.assertEqual(stage[r_score, f_score], "at_risk")
+        # Silent for more than a year: churned.
+        for f_score in range(1, 6):
+            self.assertEqual(stage[1, f_score], "churned")
+
+    def test_value_tiers_follow_pareto_shares(self):
+        self._run()
+        partners = self.env["res.partner"].concat(*self.grid_customers.values())
+        ranked = partners.sorted("rfm_monetary", reverse=True)
+        total = sum(ranked.mapped("rfm_monetary"))
+        tier_order = ["key", "important", "ordinary", "small"]
+        cumulative = 0.0
+        previous_rank = 0
+        for partner in ranked:
+            rank = tier_order.index(partner.value_tier)
+            self.assertGreaterEqual(rank, previous_rank, "tiers follow revenue")
+            previous_rank = rank
+            if cumulative / total < 0.5:
+                self.assertEqual(partner.value_tier, "key")
+            cumulative += partner.rfm_monetary
+        self.assertEqual(ranked[0].value_tier, "key")
+        self.assertEqual(ranked[-1].value_tier, "small")
+
+    def test_second_identical_run_writes_nothing(self):
+        first = self._run()
+        partners = self.env["res.partner"].concat(*self.grid_customers.values())
+        write_dates = {p.id: p.write_date for p in partners}
+        history_count = self.env["custseg.partner.history"].search_count([])
+        again = self._run()
+        self.assertEqual(again.changed_count, 0)
+        self.assertEqual(again.history_count, 0)
+        self.assertEqual(
+            self.env["custseg.partner.history"].search_count([]), history_count
+        )
+        self.assertEqual({p.id: p.write_date for p in partners}, write_dates)
+        self.assertEqual(partners.segmentation_run_id, first)
+
+    def test_history_records_only_transitions(self):
+        first = self._run()
+        History = self.env["custseg.partner.history"]
+        self.assertEqual(History.search_count([("run_id", "=", first.id)]), 25)
+        self.assertFalse(History.search([("run_id", "=", first.id)]).old_segment_id)
+        # The lost customer buys again today: only it changes.
+        lost = self.grid_customers[1, 1]
+        self._invoices([(lost, AS_OF, 100.0)])
+        second = self._run()
+        rows = History.search([("run_id", "=", second.id)])
+        self.assertIn(lost, rows.partner_id)
+        for row in rows:
+            self.assertTrue(
+                (row.old_segment_id, row.old_value_tier, row.old_lifecycle_stage)
+                != (row.new_segment_id, row.new_value_tier, row.new_lifecycle_stage)
+            )
+        lost_row = rows.filtered(lambda row: row.partner_id == lost)
+        self.assertEqual(lost_row.old_segment_id.code, "lost")
+        self.assertEqual(lost_row.new_lifecycle_stage, "reactivated")
+        self.assertEqual(second.history_count, len(rows))
+
+    def test_locked_partner_keeps_segment_but_figures_refresh(self):
+        self._run()
+        partner = self.grid_customers[5, 5]
+        partner.with_user(self.manager).write(
+            {"customer_segment_id": self.segments["at_risk"].id}
+        )
+        self.assertTrue(partner.segment_locked)
+        self._invoices([(partner, AS_OF, 5000.0)])
+        self._run()
+        self.assertEqual(partner.customer_segment_id, self.segments["at_risk"])
+        self.assertEqual(partner.rfm_frequency, 6)
+        self.assertEqual(partner.rfm_recency_days, 0)
+        partner.action_unlock_segment()
+        self._run()
+        self.assertEqual(partner.customer_segment_id, self.segments["champions"])
+
+    @mute_logger("odoo.addons.custseg_module.models.custseg_run")
+    def test_engine_failure_leaves_partners_unchanged_and_run_failed(self):
+        self._run()
+        partner = self.grid_customers[1, 1]
+        before = partner.read(custseg_run.WRITTEN_FIELDS)[0]
+        self._invoices([(partner, AS_OF, 900.0)])
+        with (
+            patch.object(
+                custseg_run,
+                "segment_customers",
+                side_effect=RuntimeError("engine exploded"),
+            ),
+            self.assertRaisesRegex(RuntimeError, "engine exploded"),
+        ):
+            self._run()
+        self.env.invalidate_all()
+        self.assertEqual(partner.read(custseg_run.WRITTEN_FIELDS)[0], before)
+        failed = self.env["custseg.run"].search([], limit=1)
+        self.assertEqual(failed.state, "failed")
+        self.assertIn("engine exploded", failed.error)
+        self.assertGreater(failed.transaction_count, 0)
+        recovered = self._run()
+        self.assertEqual(recovered.state, "done")
+        self.assertEqual(partner.lifecycle_stage, "reactivated")
+
+    def test_concurrent_run_is_refused(self):
+        other = db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT pg_advisory_lock(%s)", [custseg_run.RUN_LOCK_KEY])
+            with self.assertRaisesRegex(UserError, "already in progress"):
+                self._run()
+            # The cron skips quietly instead.
+            self.env["custseg.run"]._cron_run_segmentation()
+            self.assertFalse(self.env["custseg.run"].search([]))
+        finally:
+            other.execute("SELECT pg_advisory_unlock(%s)", [custseg_run.RUN_LOCK_KEY])
+            other.close()
+        self.assertEqual(self._run().state, "done")
+
+    def test_non_manager_cannot_run_or_configure(self):
+        with self.assertRaises(AccessError):
+            self._run(user=self.salesman)
+        with self.assertRaises(AccessError):
+            self.segments["lost"].with_user(self.salesman).write({"name": "Gone"})
+        with self.assertRaises(AccessError):
+            self.grid_customers[5, 5].with_user(self.salesman).write(
+                {"customer_segment_id": self.segments["lost"].id}
+            )
+        with self.assertRaises(AccessError):
+            self.grid_customers[5, 5].with_user(self.manager).write(
+                {"value_tier": "key"}
+            )
+        # Salespeople read everything.
+        self.assertTrue(self.segments["lost"].with_user(self.salesman).name)
+        self.assertEqual(self._run(user=self.manager).state, "done")
+
+    def test_invalid_grid_is_rejected_with_the_cells(self):
+        with self.assertRaisesRegex(ValidationError, r"R4F4"):
+            self.segments["champions"].r_score_min = 4
+        with self.assertRaisesRegex(ValidationError, r"R1F1"):
+            self.segments["lost"].action_archive()
+
+
+@tagged("post_install", "-at_install")
+class TestCommercialPartnerAndAmounts(CustsegCommon):
+    def test_contacts_show_the_commercial_partner_values(self):
+        company = self._customer("Grid Company", is_company=True)
+        contact = self._customer("Grid Contact", parent_id=company.id)
+        self._invoices(
+            [
+                (contact, self._days_ago(5), 300.0),
+                (company, self._days_ago(20), 200.0),
+            ]
+        )
+        self._run()
+        self.assertEqual(company.rfm_frequency, 2)
+        self.assertAlmostEqual(company.rfm_monetary, 500.0)
+        for field in custseg_run.PARTNER_FIGURES + ["customer_segment_id"]:
+            self.assertEqual(contact[field], company[field], field)
+        later = self._customer("Late Contact", parent_id=company.id)
+        self.assertEqual(later.customer_segment_id, company.customer_segment_id)
+
+    def test_refunds_are_netted(self):
+        buyer = self._customer("Refunding Buyer")
+        self._invoices(
+            [
+                (buyer, self._days_ago(30), 500.0),
+                (buyer, self._days_ago(20), -200.0),
+            ]
+        )
+        self._run()
+        self.assertAlmostEqual(buyer.rfm_monetary, 300.0)
+        self.assertEqual(buyer.rfm_frequency, 1, "the refund day is no purchase")
+
+    def test_refunds_larger_than_sales_make_a_negative_tier(self):
+        buyer = self._customer("Net Negative")
+        other = self._customer("Good Buyer")
+        self._invoices(
+            [
+                (buyer, self._days_ago(30), 100.0),
+                (buyer, self._days_ago(20), -250.0),
+                (other, self._days_ago(10), 400.0),
+            ]
+        )
+        self._run()
+        self.assertEqual(buyer.value_tier, "negative")
+        self.assertEqual(other.value_tier, "key")
+
+    def test_customers_without_invoices_are_prospects(self):
+        prospect = self._customer("Just Met")
+        self._run()
+        self.assertEqual(prospect.customer_segment_id.kind, "prospect")
+        self.assertEqual(prospect.lifecycle_stage, "prospect")
+        self.assertFalse(prospect.value_tier)
+
+    def test_other_company_invoices_are_converted(self):
+        foreign_currency = self.env["res.currency"].search(
+            [("id", "!=", self.currency.id), ("active", "in", [True, False])], limit=1
+        )
+        foreign_currency.active = True
+        other_company = self.env["res.company"].create(
+            {"name": "Segmentation Subsidiary", "currency_id": foreign_currency.id}
+        )
+        self.env["account.chart.template"].try_loading(
+            "generic_coa", company=other_company, install_demo=False
+        )
+        # Loading the chart sets the template's currency; keep the foreign one.
+        other_company.currency_id = foreign_currency
+        # 1 unit of our currency buys 2 units of theirs.
+        self.env["res.currency.rate"].create(
+            {
+                "currency_id": foreign_currency.id,
+                "company_id": self.company.id,
+                "name": "2020-01-01",
+                "rate": 2.0,
+            }
+        )
+        buyer = self._customer("Cross-border Buyer")
+        self._invoices([(buyer, self._days_ago(10), 100.0)])
+        self._invoices(
+            [(buyer, self._days_ago(5), 300.0)],
+            company=other_company,
+        )
+        self._run()
+        self.assertAlmostEqual(buyer.rfm_monetary, 100.0 + 300.0 / 2.0)
