@@ -17,7 +17,7 @@ BASE = pd.Timestamp("2022-01-01")
 AS_OF = BASE + pd.Timedelta(days=700)
 TIER_RANK = {"key": 0, "important": 1, "ordinary": 2, "small": 3}
 FAST = settings(
-    max_examples=60,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -112,7 +112,7 @@ wide = st.one_of(
 )
 
 
-@FAST
+@settings(FAST, max_examples=40)
 @given(
     data=st.lists(
         st.tuples(st.integers(1, 10**9), st.integers(0, 800), wide),
