@@ -51,6 +51,7 @@ class BGNBD:
             start,
             args=(keys[:, 0], keys[:, 1], keys[:, 2], weights),
             method="L-BFGS-B",
+            jac=True,
             bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
         )
         r, alpha, a, b = np.exp(result.x)
@@ -97,8 +98,14 @@ class BGNBD:
         return np.where(np.isfinite(value) & (value >= 0), value, simple)
 
 
-def _negative_log_likelihood(log_params, x, t_x, T, weights) -> float:
+def _negative_log_likelihood(log_params, x, t_x, T, weights):
+    """Penalised mean negative log-likelihood and its gradient in log-params.
+
+    The analytic gradient cuts L-BFGS-B's evaluations about fivefold compared
+    with finite differences.
+    """
     r, alpha, a, b = np.exp(log_params)
+    repeat = x > 0
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = (
         special.gammaln(a + b)
@@ -107,14 +114,37 @@ def _negative_log_likelihood(log_params, x, t_x, T, weights) -> float:
         - special.gammaln(a + b + x)
     )
     a3 = -(r + x) * np.log(alpha + T)
+    b_x = np.maximum(b + x - 1.0, 1e-300)
     with np.errstate(divide="ignore"):
         a4 = np.where(
-            x > 0,
-            np.log(a)
-            - np.log(np.maximum(b + x - 1.0, 1e-300))
-            - (r + x) * np.log(alpha + t_x),
-            -np.inf,
+            repeat, np.log(a) - np.log(b_x) - (r + x) * np.log(alpha + t_x), -np.inf
         )
-    log_likelihood = a1 + a2 + np.logaddexp(a3, a4)
-    mean = np.sum(weights * log_likelihood) / np.sum(weights)
-    return float(-mean + PENALTY * np.sum(log_params**2))
+    mix = np.logaddexp(a3, a4)
+    w3 = np.exp(a3 - mix)  # weight of the "still alive" term
+    w4 = np.where(repeat, 1.0 - w3, 0.0)
+    total = np.sum(weights)
+    mean = np.sum(weights * (a1 + a2 + mix)) / total
+
+    def average(values):
+        return np.sum(weights * values) / total
+
+    digamma = special.digamma
+    d_r = average(
+        digamma(r + x)
+        - digamma(r)
+        + np.log(alpha)
+        - w3 * np.log(alpha + T)
+        - w4 * np.log(alpha + t_x)
+    )
+    d_alpha = average(r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x)))
+    d_a = average(digamma(a + b) - digamma(a + b + x) + w4 / a)
+    d_b = average(
+        digamma(a + b)
+        + digamma(b + x)
+        - digamma(b)
+        - digamma(a + b + x)
+        - np.where(repeat, w4 / b_x, 0.0)
+    )
+    gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+    value = -mean + PENALTY * np.sum(log_params**2)
+    return float(value), -gradient + 2.0 * PENALTY * log_params
