@@ -1,8 +1,40 @@
 """``segment_customers``: the one entry point the Odoo layer calls.
 
-The result has one row per partner (index ``partner_id``, int64, ascending)
-with the columns of :data:`RESULT_COLUMNS`. Partners without a purchase day in
-the window are *prospects*; their sentinels, so that no output is NaN:
+Input ``transactions``: a DataFrame with ``partner_id`` (integers), ``date``
+(date, datetime, datetime64 or ISO string; time of day and time zone are
+dropped) and ``amount`` (float, company currency, refunds negative); other
+columns are ignored. Rows may be invoices or day totals: they are summed per
+partner and day. NaN/infinite amounts, missing ids or dates and missing
+columns raise ``ValueError`` naming the column (a zero-row frame is accepted
+as it is). Rows dated after ``as_of`` are dropped as if absent.
+
+The result has one row per partner with a row dated on or before ``as_of``
+or listed in ``partners``: index ``partner_id`` (int64, ascending), columns
+(:data:`RESULT_COLUMNS`, in this order):
+
+=====================  ==============  ========================================
+column                 dtype           meaning
+=====================  ==============  ========================================
+first_purchase         datetime64[ns]  first purchase day in the window
+last_purchase          datetime64[ns]  last purchase day in the window
+recency_days           int64           days from last purchase day to as_of
+frequency              int64           purchase days (positive net) in window
+monetary               float64         net amount in the window
+avg_order_value        float64         monetary / frequency
+r_score, f_score,      int64           1..bins rank quantiles, 5 is best
+m_score
+rfm_code               str             e.g. "545"
+segment                str             R×F grid code, or "prospect"
+value_tier             str             key/important/ordinary/small/negative
+lifecycle_stage        str             see :mod:`.lifecycle`
+purchase_probability   float64         P(purchase within horizon_days), 0..1
+predicted_clv          float64         net revenue over clv_days, >= 0
+cluster                int64           0..k-1, 0 = best centroid
+cluster_label          str             e.g. "recent · frequent · high spend"
+=====================  ==============  ========================================
+
+Partners without a purchase day in the window are *prospects*. Sentinels, so
+that no output is NaN:
 
 * ``first_purchase`` / ``last_purchase``: NaT (the only missing values);
 * ``recency_days``, ``frequency``, ``avg_order_value``, the scores,
@@ -13,9 +45,14 @@ the window are *prospects*; their sentinels, so that no output is NaN:
 * ``rfm_code``, ``value_tier``, ``cluster_label``: ""; ``cluster``: -1;
 * ``segment`` and ``lifecycle_stage``: "prospect".
 
+``previous`` (optional) is the last run's frame indexed by ``partner_id``,
+with ``segment`` and/or ``lifecycle_stage`` (None allowed): it drives the
+``reactivated`` stage and ``quality["ari_previous"]``.
+
 The result's ``attrs`` hold ``quality`` (see :mod:`.quality`), ``model``
 (prediction method and its parameters), ``timings`` (seconds per phase) and
-``as_of``. The same inputs give the same result whatever the row order.
+``as_of`` (ISO date). The same inputs give the same result, bit for bit,
+whatever the row order.
 """
 
 from __future__ import annotations

@@ -115,7 +115,23 @@ class SegmentationConfig:
     """Tunable parameters; ``__post_init__`` rejects invalid values.
 
     Every ``ValueError`` message starts with the name of the offending field.
-    ``bins`` other than 5 need a matching ``segment_grid``.
+
+    * ``bins``: number of score levels (2..9); other than 5 needs a matching
+      ``segment_grid``.
+    * ``lookback_days``: only days ``as_of - lookback_days < day <= as_of``
+      count; None = all history. Partners without a purchase day in the
+      window are prospects.
+    * ``tier_cuts``: cumulative revenue shares ending ``key``, ``important``
+      and ``ordinary``; the rest is ``small``.
+    * ``loyal_min_frequency``, ``at_risk_gap_multiple``, ``at_risk_min_days``,
+      ``at_risk_max_days``, ``churn_days``: lifecycle rules (see
+      :mod:`.lifecycle`).
+    * ``horizon_days``: horizon of ``purchase_probability``; ``clv_days``:
+      horizon of ``predicted_clv``.
+    * ``clustering``, ``k_min``, ``k_max``, ``random_state``: see
+      :mod:`.clustering`; ``random_state`` seeds every sample and model.
+    * ``segment_grid``: code -> (r_min, r_max, f_min, f_max), stored as a
+      read-only copy.
     """
 
     bins: int = 5

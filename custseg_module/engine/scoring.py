@@ -5,7 +5,9 @@ min_rank / n)`` where tied customers share the lowest rank of their group
 (pandas ``rank(method="min")``). Ties therefore always share a score, the
 lowest tie group (say 60 % one-time buyers) all get 1, and there are no
 "bin edges must be unique" failures as with ``qcut``. 5 is best: most recent,
-most frequent, highest spend.
+most frequent, highest spend. Consequences of ranking: a lone customer scores
+5 on everything, and when all customers tie on a value they all score 1 on it
+(their shared rank is the lowest).
 
 Value tiers split positive revenue: customers sorted by net amount, each tier
 is decided by the share of revenue of the customers strictly ahead of it, so
