@@ -81,11 +81,18 @@ timeout --kill-after=30 "${CUSTSEG_TEST_TIMEOUT:-1800}" \
     --stop-after-init --http-port="$PORT" --gevent-port="$(free_port)" \
     --log-level=info --max-cron-threads=0 --logfile="$ODOO_LOG"
 odoo_rc=$?
-grep -E "(ERROR|CRITICAL|FAIL:|odoo\.tests\.result|Chrome headless start|skipped)" "$ODOO_LOG" | tail -n 60
+grep -E "(ERROR|CRITICAL|FAIL:|odoo\.tests\.result|Chrome headless enable|skipped )" "$ODOO_LOG" | tail -n 60
 report=$("$PYTHON" scripts/odoo_log_report.py "$ODOO_LOG")
 report_rc=$?
 read -r od_pass od_fail < <("$PYTHON" -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["passed"], r["failed"])' <<<"$report")
-"$PYTHON" -c 'import json,sys; [print("odoo:", p) for p in json.loads(sys.stdin.read())["problems"]]' <<<"$report"
+"$PYTHON" -c '
+import json, sys
+report = json.loads(sys.stdin.read())
+print("odoo: browser tours ran in Chrome headless" if report["chrome_started"]
+      else "odoo: no Chrome headless session in the log")
+for problem in report["problems"]:
+    print("odoo:", problem)
+' <<<"$report"
 if [ "$odoo_rc" -ne 0 ]; then
     echo "odoo: odoo-bin exited with status $odoo_rc"
     [ "$od_fail" -gt 0 ] || od_fail=1
