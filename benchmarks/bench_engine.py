@@ -89,14 +89,18 @@ def worker(path: str) -> None:
     with np.load(path) as data:
         frame = pd.DataFrame({name: data[name] for name in data.files})
     baseline = current_rss_kb()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = engine.segment_customers(frame, pd.Timestamp(AS_OF))
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak = after.ru_maxrss
     print(
         json.dumps(
             {
                 "wall": wall,
+                "cpu": cpu,
                 "peak_rss_mb": peak / 1024,
                 "input_rss_mb": baseline / 1024,
                 "timings": result.attrs["timings"],
@@ -144,6 +148,7 @@ def main() -> None:
         worker(args.worker)
         return
 
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     frame = generate(args.customers, args.transactions)
     generated = time.perf_counter() - started
@@ -167,6 +172,8 @@ def main() -> None:
     )
     print("| measure | value |\n| --- | --- |")
     print(f"| segment_customers wall time | {run['wall']:.2f} s |")
+    print(f"| segment_customers CPU time (user + sys) | {run['cpu']:.2f} s |")
+    print(f"| load average before the run (other processes) | {load:.2f} |")
     print(f"| peak RSS of the engine process | {run['peak_rss_mb']:,.0f} MB |")
     print(
         f"| RSS before the call (input frame loaded) | {run['input_rss_mb']:,.0f} MB |"
