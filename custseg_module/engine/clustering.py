@@ -34,6 +34,7 @@ N_INIT = 3
 SINGLE_LABEL = "all customers"
 NO_CLUSTER = -1
 
+_GOOD_DIRECTION = np.array([-1.0, 1.0, 1.0])  # low recency is good
 _WORDS = (
     ("lapsed", "cooling", "recent"),
     ("occasional", "regular", "frequent"),
@@ -68,7 +69,7 @@ def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
 def _labels(centroids: np.ndarray) -> list[str]:
     """Readable label per centroid from its rank on each dimension."""
     k = len(centroids)
-    goodness = centroids * np.array([-1.0, 1.0, 1.0])  # low recency is good
+    goodness = centroids * _GOOD_DIRECTION
     ranks = goodness.argsort(axis=0).argsort(axis=0)  # 0 = worst
     labels, seen = [], {}
     for row in ranks:
@@ -103,40 +104,40 @@ def cluster_customers(
     rng = np.random.default_rng(config.random_state)
     X_fit = X[_sample(len(X), FIT_SAMPLE, rng)]
     distinct = len(np.unique(X_fit, axis=0))
-    if not config.clustering or distinct < config.k_min + 1:
+    model = None
+    if config.clustering and distinct >= config.k_min + 1:
+        X_sel = X_fit[_sample(len(X_fit), SELECTION_SAMPLE, rng)]
+        with single_thread():
+            model = _best_kmeans(X_fit, X_sel, min(config.k_max, distinct - 1), config)
+    if model is None:
         cluster[rows] = 0
         label[rows] = SINGLE_LABEL
         return Clusters(cluster, label, None)
-    X_sel = X_fit[_sample(len(X_fit), SELECTION_SAMPLE, rng)]
-    with single_thread():
-        return _fit_clusters(X, X_fit, X_sel, rows, cluster, label, distinct, config)
-
-
-def _fit_clusters(X, X_fit, X_sel, rows, cluster, label, distinct, config) -> Clusters:
-    best = None
-    for k in range(config.k_min, min(config.k_max, distinct - 1) + 1):
-        model = KMeans(n_clusters=k, n_init=N_INIT, random_state=config.random_state)
-        model.fit(X_fit)
-        sel_labels = model.predict(X_sel)
-        if len(np.unique(sel_labels)) < 2:
-            continue
-        score = silhouette_score(X_sel, sel_labels)
-        if best is None or score > best[0]:
-            best = (score, model)
-    if best is None:
-        cluster[rows] = 0
-        label[rows] = SINGLE_LABEL
-        return Clusters(cluster, label, None)
-    model = best[1]
     centroids = model.cluster_centers_
     # Renumber: 0 = best centroid (sum of standardised goodness), for stable ids.
-    order = np.argsort(
-        -(centroids * np.array([-1.0, 1.0, 1.0])).sum(axis=1), kind="stable"
-    )
+    order = np.argsort(-(centroids * _GOOD_DIRECTION).sum(axis=1), kind="stable")
     new_id = np.empty(len(order), dtype=np.int64)
     new_id[order] = np.arange(len(order))
     names = np.asarray(_labels(centroids[order]), dtype=object)
-    assigned = new_id[model.predict(X)]
+    with single_thread():
+        assigned = new_id[model.predict(X)]
     cluster[rows] = assigned
     label[rows] = names[assigned]
     return Clusters(cluster, label, len(order))
+
+
+def _best_kmeans(
+    X_fit: np.ndarray, X_sel: np.ndarray, k_max: int, config: SegmentationConfig
+) -> KMeans | None:
+    """The KMeans with the best silhouette on ``X_sel`` (ties: smaller k)."""
+    best, best_score = None, -np.inf
+    for k in range(config.k_min, k_max + 1):
+        model = KMeans(n_clusters=k, n_init=N_INIT, random_state=config.random_state)
+        model.fit(X_fit)
+        labels = model.predict(X_sel)
+        if len(np.unique(labels)) < 2:
+            continue
+        score = silhouette_score(X_sel, labels)
+        if score > best_score:
+            best, best_score = model, score
+    return best
