@@ -147,3 +147,22 @@ def test_quality_keys():
     assert sum(quality["segment_sizes"].values()) == len(result)
     assert sum(quality["segment_revenue_share"].values()) == pytest.approx(1.0)
     assert quality == evaluate_segmentation(result, config=SegmentationConfig())
+
+
+def test_engine_does_not_import_odoo():
+    import sys
+
+    assert "odoo" not in sys.modules
+
+
+def test_evaluate_segmentation_without_attrs():
+    rows = [
+        (i % 30, f"2024-0{1 + i % 6}-{1 + i % 28:02d}", 2.0 + i) for i in range(300)
+    ]
+    result = segment_customers(tx(rows), AS_OF)
+    bare = result.copy()
+    bare.attrs = {}
+    quality = evaluate_segmentation(bare, previous=result)
+    assert quality["likelihood_method"] is None
+    assert quality["ari_previous"] == pytest.approx(1.0)
+    assert quality["silhouette"] == result.attrs["quality"]["silhouette"]
