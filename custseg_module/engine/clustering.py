@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from threadpoolctl import threadpool_limits
 
 from .config import SegmentationConfig
@@ -131,13 +131,15 @@ def _best_kmeans(
 ) -> KMeans | None:
     """The KMeans with the best silhouette on ``X_sel`` (ties: smaller k)."""
     best, best_score = None, -np.inf
+    # The sample is the same for every k: compute its distances only once.
+    distances = pairwise_distances(X_sel)
     for k in range(config.k_min, k_max + 1):
         model = KMeans(n_clusters=k, n_init=N_INIT, random_state=config.random_state)
         model.fit(X_fit)
         labels = model.predict(X_sel)
         if len(np.unique(labels)) < 2:
             continue
-        score = silhouette_score(X_sel, labels)
+        score = silhouette_score(distances, labels, metric="precomputed")
         if score > best_score:
             best, best_score = model, score
     return best
