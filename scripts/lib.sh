@@ -65,6 +65,12 @@ conn.cursor().execute(drop)
 PY
 }
 
+# odoo_bin [shell] ARGS...: odoo-bin with this repository on the addons path.
 odoo_bin() {
-    "$PYTHON" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" --db_host= "$@"
+    local command=()
+    if [ "${1:-}" = shell ]; then
+        command=(shell)
+        shift
+    fi
+    "$PYTHON" "$ODOO_SRC/odoo-bin" "${command[@]}" --addons-path="$ADDONS_PATH" --db_host= "$@"
 }
