@@ -156,3 +156,17 @@ def test_missing_value_raises_naming_column(column):
     transactions.loc[1, column] = None
     with pytest.raises(ValueError, match=column):
         segment_customers(transactions, AS_OF)
+
+
+def test_nullable_dtypes_are_accepted_and_na_amount_raises():
+    transactions = pd.DataFrame(
+        {
+            "partner_id": pd.array([1, 2], dtype="Int64"),
+            "date": ["2023-01-01", "2023-01-02"],
+            "amount": pd.array([1.0, 2.0], dtype="Float64"),
+        }
+    )
+    assert segment_customers(transactions, AS_OF)["frequency"].tolist() == [1, 1]
+    transactions.loc[1, "amount"] = None
+    with pytest.raises(ValueError, match="amount"):
+        segment_customers(transactions, AS_OF)

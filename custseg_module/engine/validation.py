@@ -83,6 +83,8 @@ def _day_numbers(column: pd.Series) -> np.ndarray:
 
 
 def _amounts(column: pd.Series) -> np.ndarray:
+    if column.isna().any():
+        raise ValueError("amount: contains NaN or infinite values")
     try:
         amounts = column.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
