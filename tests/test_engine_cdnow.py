@@ -10,20 +10,26 @@ compared.
 """
 
 import importlib.resources
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from lifetimes import BetaGeoFitter
-from lifetimes.utils import (
-    calibration_and_holdout_data,
-    summary_data_from_transaction_data,
-)
 from scipy.stats import spearmanr
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from custseg_module.engine import SegmentationConfig, segment_customers
 from custseg_module.engine.bgnbd import BGNBD
+
+# lifetimes 0.11.3 sets pandas' removed "mode.chained_assignment" option on
+# import, which pandas 3 answers with a deprecation warning: harmless here.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=".*chained_assignment")
+    from lifetimes import BetaGeoFitter
+    from lifetimes.utils import (
+        calibration_and_holdout_data,
+        summary_data_from_transaction_data,
+    )
 
 END = pd.Timestamp("1998-06-30")
 CALIBRATION_END = pd.Timestamp("1997-09-30")
