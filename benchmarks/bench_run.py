@@ -1,0 +1,369 @@
+"""End-to-end timing of ``custseg.run.run_segmentation`` on benchmark databases.
+
+Usage (``benchmarks/run.sh`` calls it; see README.md)::
+
+    python3 benchmarks/bench_run.py --sizes 10000:100000,100000:1000000 \
+        --naive 10000 --install 1000000:10000000
+
+For each size it builds the database if missing (``build_db.py``), then, each
+in a fresh Python process so that ``ru_maxrss`` is that job's alone:
+
+1. ``run``: a first run (every customer gets its figures: the cold case) and
+   commit; the run's phase timings come from ``run.timings``;
+2. ``again``: a second run, same ``as_of``, no new invoice: the fraction of
+   partner rows it wrote (``segmentation_run_id`` = that run);
+3. ``next-day``: a third run one day later, still no new invoice;
+4. ``naive`` (one size): the reference job below, rolled back;
+5. ``install``: ``odoo-bin -i custseg_module`` on a copy of a database with
+   that many partners and moves but without the module.
+
+The naive job is what the module replaces: for every customer, an ORM search
+of its posted invoices and refunds, R/F/M in Python, quintile scores, the
+segment from the grid, and one ``partner.write`` per customer. Mail tracking
+is disabled for it (the run posts no tracking either), so the ratio is, if
+anything, flattering to the naive job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import build_db  # noqa: E402
+from odoo_env import environment, odoo_bin  # noqa: E402
+
+
+def rss_mb(kind="peak"):
+    if kind == "peak":
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def backend_cpu_seconds(pid):
+    """CPU time of the PostgreSQL backend serving this cursor (same machine);
+    parallel query workers are not included."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------- workers
+def job_run(dbname, as_of):
+    """One committed run_segmentation; prints its measurements as JSON."""
+    with environment(dbname) as env:
+        baseline = rss_mb("current")
+        env.cr.execute("SELECT pg_backend_pid()")
+        backend = env.cr.fetchone()[0]
+        db_cpu_before = backend_cpu_seconds(backend)
+        cpu_before = cpu_seconds()
+        started = time.monotonic()
+        run = env["custseg.run"].run_segmentation(as_of=as_of)
+        env.cr.commit()
+        wall = time.monotonic() - started
+        cpu = cpu_seconds() - cpu_before
+        db_cpu = backend_cpu_seconds(backend) - db_cpu_before
+        env.cr.execute(
+            """
+            SELECT COUNT(*) FILTER (WHERE segmentation_run_id = %s), COUNT(*)
+              FROM res_partner
+            """,
+            (run.id,),
+        )
+        written, partner_rows = env.cr.fetchone()
+        return {
+            "run_id": run.id,
+            "state": run.state,
+            "wall": round(wall, 3),
+            "timings": run.timings,
+            "partner_count": run.partner_count,
+            "transaction_count": run.transaction_count,
+            "changed_count": run.changed_count,
+            "history_count": run.history_count,
+            "rows_written": written,
+            "partner_rows": partner_rows,
+            "baseline_rss_mb": round(baseline),
+            "peak_rss_mb": round(rss_mb()),
+            "cpu_seconds": round(cpu, 2),
+            "db_cpu_seconds": round(db_cpu, 2),
+            # The machine is shared: other jobs slow a run down.
+            "load_average": round(os.getloadavg()[0], 2),
+        }
+
+
+def job_naive(dbname, as_of):
+    """The naive ORM job, timed, then rolled back."""
+    with environment(dbname) as env:
+        env = env(context=dict(env.context, tracking_disable=True))
+        started = time.monotonic()
+        count = naive_segmentation(env, as_of)
+        env.flush_all()
+        seconds = time.monotonic() - started
+        env.cr.rollback()
+        return {"seconds": round(seconds, 3), "partners": count}
+
+
+def naive_segmentation(env, as_of, bins=5):
+    company = env.company
+    partners = env["res.partner"].search(
+        [("customer_rank", ">", 0), ("is_company", "in", (True, False))]
+    )
+    partners = partners.filtered(lambda p: p.commercial_partner_id == p)
+    figures = {}
+    for partner in partners:
+        invoices = env["account.move"].search(
+            [
+                ("commercial_partner_id", "=", partner.id),
+                ("state", "=", "posted"),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("invoice_date", "<=", as_of),
+            ]
+        )
+        by_day = {}
+        for invoice in invoices:
+            amount = invoice.company_id.currency_id._convert(
+                invoice.amount_untaxed_signed,
+                company.currency_id,
+                company,
+                invoice.invoice_date,
+            )
+            by_day[invoice.invoice_date] = by_day.get(invoice.invoice_date, 0) + amount
+        days = [day for day, amount in by_day.items() if amount > 0]
+        if days:
+            figures[partner.id] = (
+                (as_of - max(days)).days,
+                len(days),
+                sum(by_day.values()),
+            )
+
+    def scores(values):
+        order = sorted(values, key=values.get)
+        return {pid: 1 + rank * bins // len(order) for rank, pid in enumerate(order)}
+
+    r_scores = scores({pid: -f[0] for pid, f in figures.items()})
+    f_scores = scores({pid: f[1] for pid, f in figures.items()})
+    m_scores = scores({pid: f[2] for pid, f in figures.items()})
+    segments = env["custseg.segment"]
+    grid = segments._rule_grid()
+    by_code = {s.code: s for s in segments.search([])}
+    prospect = segments._prospect_segment()
+    for partner in partners:
+        if partner.id not in figures:
+            partner.write({"customer_segment_id": prospect.id, "rfm_r_score": 0})
+            continue
+        recency, frequency, monetary = figures[partner.id]
+        r, f, m = r_scores[partner.id], f_scores[partner.id], m_scores[partner.id]
+        code = next(
+            code
+            for code, (r_min, r_max, f_min, f_max) in grid.items()
+            if r_min <= r <= r_max and f_min <= f <= f_max
+        )
+        partner.write(
+            {
+                "customer_segment_id": by_code[code].id,
+                "segment_locked": False,
+                "rfm_recency_days": recency,
+                "rfm_frequency": frequency,
+                "rfm_monetary": monetary,
+                "rfm_r_score": r,
+                "rfm_f_score": f,
+                "rfm_m_score": m,
+                "rfm_code": f"{r}{f}{m}",
+            }
+        )
+    return len(partners)
+
+
+def worker(args):
+    as_of = date.fromisoformat(args.as_of)
+    if args.worker == "run":
+        result = job_run(args.db, as_of)
+    else:
+        result = job_naive(args.db, as_of)
+    print("BENCH " + json.dumps(result), flush=True)
+
+
+# ---------------------------------------------------------------------- driver
+def in_subprocess(job, dbname, as_of, profile=None):
+    command = [sys.executable, __file__, "--worker", job, "--db", dbname]
+    command += ["--as-of", as_of.isoformat()]
+    if profile:
+        command = ["py-spy", "record", "-r", "50", "-f", "raw", "-o", profile, "--"]
+        command += [sys.executable, __file__, "--worker", job, "--db", dbname]
+        command += ["--as-of", as_of.isoformat()]
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH "))
+    return json.loads(line[len("BENCH ") :])
+
+
+def time_install(customers, moves):
+    """Install the module on a throw-away copy of a database without it."""
+    source = build_db.default_name(customers, moves, with_module=False)
+    if not build_db.database_exists(source):
+        print(f"building {source}", file=sys.stderr, flush=True)
+        build_db.build(customers, moves, source, with_module=False)
+    target = f"custseg_bench_install_{customers}"
+    build_db.clone_database(source, target)
+    try:
+        started = time.monotonic()
+        subprocess.run(
+            odoo_bin(
+                "-d",
+                target,
+                "-i",
+                "custseg_module",
+                "--without-demo=all",
+                "--stop-after-init",
+                "--log-level=warn",
+            ),
+            check=True,
+        )
+        return round(time.monotonic() - started, 1)
+    finally:
+        build_db.drop_database(target)
+
+
+def bench_size(customers, moves, as_of, naive, profile_dir=None):
+    """Runs on a copy of the built database, which stays pristine."""
+    source = build_db.default_name(customers, moves)
+    if not build_db.database_exists(source):
+        print(f"building {source}", file=sys.stderr, flush=True)
+        build_db.build(customers, moves, source, as_of=as_of)
+    build_db.ensure_module_current(source)
+    dbname = f"{source}_work"
+    build_db.clone_database(source, dbname)
+    profile = None
+    if profile_dir:
+        profile = str(Path(profile_dir) / f"run_{customers}_{moves}.txt")
+    result = {"customers": customers, "moves": moves}
+    try:
+        print(f"{dbname}: first run", file=sys.stderr, flush=True)
+        result["first"] = in_subprocess("run", dbname, as_of, profile)
+        print(f"{dbname}: second run, same day", file=sys.stderr, flush=True)
+        result["again"] = in_subprocess("run", dbname, as_of)
+        print(f"{dbname}: third run, next day", file=sys.stderr, flush=True)
+        result["next_day"] = in_subprocess("run", dbname, as_of + timedelta(days=1))
+        if naive:
+            print(f"{dbname}: naive job", file=sys.stderr, flush=True)
+            result["naive"] = in_subprocess("naive", dbname, as_of)
+    finally:
+        build_db.drop_database(dbname)
+    return result
+
+
+PHASES = ("aggregate", "engine", "write_back", "history", "activities", "total")
+
+
+def markdown(results, install, naive_size):
+    lines = [
+        f"Machine: {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} "
+        f"GB RAM, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        "| customers / invoices | purchase days | "
+        + " | ".join(PHASES)
+        + " | peak RSS | 2nd run writes | next day writes |",
+        "| --- | ---: | "
+        + " | ".join("---:" for _ in PHASES)
+        + " | ---: | ---: | ---: |",
+    ]
+    for res in results:
+        first, again, nxt = res["first"], res["again"], res["next_day"]
+        timings = first["timings"] or {}
+        cells = [f"{timings[p]:.2f} s" if p in timings else "n/a" for p in PHASES]
+        lines.append(
+            f"| {res['customers']:,} / {res['moves']:,} "
+            f"| {first['transaction_count']:,} | "
+            + " | ".join(cells)
+            + f" | {first['peak_rss_mb']:,} MB "
+            f"(base {first['baseline_rss_mb']} MB) "
+            f"| {again['rows_written'] / again['partner_rows']:.2%} "
+            f"| {nxt['rows_written'] / nxt['partner_rows']:.2%} |"
+        )
+    lines.append("")
+    for res in results:
+        if "naive" in res:
+            naive = res["naive"]["seconds"]
+            ours = res["first"]["timings"]["total"]
+            lines.append(
+                f"Naive ORM job at {res['customers']:,} customers: {naive:.1f} s "
+                f"vs run_segmentation {ours:.2f} s: **{naive / ours:.0f}x**."
+            )
+    if install is not None:
+        lines.append(
+            f"Module install on a database with {install[0]:,} customers and "
+            f"{install[1]:,} moves: {install[2]:.1f} s (odoo-bin -i, whole process)."
+        )
+    return "\n".join(lines)
+
+
+def parse_size(text):
+    customers, moves = text.split(":")
+    return int(customers), int(moves)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        default="10000:100000,100000:1000000,1000000:10000000",
+        help="comma-separated customers:moves",
+    )
+    parser.add_argument(
+        "--naive",
+        type=int,
+        default=10_000,
+        help="customers of the size that also runs the naive job (0: none)",
+    )
+    parser.add_argument("--install", help="customers:moves for the install timing")
+    parser.add_argument("--as-of", default=build_db.AS_OF.isoformat())
+    parser.add_argument("--profile-dir", help="py-spy raw profiles of first runs")
+    parser.add_argument("--json", help="write the raw results here")
+    parser.add_argument("--worker", choices=("run", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    as_of = date.fromisoformat(args.as_of)
+    results = []
+    for size in args.sizes.split(","):
+        customers, moves = parse_size(size)
+        results.append(
+            bench_size(
+                customers, moves, as_of, customers == args.naive, args.profile_dir
+            )
+        )
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    install = None
+    if args.install:
+        customers, moves = parse_size(args.install)
+        install = (customers, moves, time_install(customers, moves))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"results": results, "install": install}, indent=1)
+        )
+    print(markdown(results, install, args.naive))
+
+
+if __name__ == "__main__":
+    main()

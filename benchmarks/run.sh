@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The benchmark command (make bench): builds the benchmark databases that are
+# missing, times run_segmentation end to end at each size, the naive ORM job at
+# 10k customers and the module install on 1M partners, and prints a markdown
+# table. See benchmarks/README.md.
+#
+#   BENCH_SIZES    customers:moves,...  (default 10000:100000,100000:1000000,1000000:10000000)
+#   BENCH_NAIVE    customers of the size that also runs the naive job (default 10000, 0: skip)
+#   BENCH_INSTALL  customers:moves of the install timing (default 1000000:10000000, "": skip)
+#   BENCH_JSON     where the raw measurements go (default benchmarks/results/bench_run.json)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$REPO_ROOT"
+
+check_odoo
+check_postgres
+missing=$(missing_python_modules pandas sklearn scipy psycopg2)
+[ -z "$missing" ] ||
+    die "Missing Python modules: $missing. Install them with: $PYTHON -m pip install -r requirements-test.txt"
+
+SIZES=${BENCH_SIZES:-10000:100000,100000:1000000,1000000:10000000}
+NAIVE=${BENCH_NAIVE:-10000}
+INSTALL=${BENCH_INSTALL-1000000:10000000}
+JSON=${BENCH_JSON:-$REPO_ROOT/benchmarks/results/bench_run.json}
+mkdir -p "$(dirname "$JSON")"
+
+args=(--sizes "$SIZES" --naive "$NAIVE" --json "$JSON")
+[ -z "$INSTALL" ] || args+=(--install "$INSTALL")
+ODOO_SRC="$ODOO_SRC" exec "$PYTHON" benchmarks/bench_run.py "${args[@]}"
