@@ -335,7 +335,7 @@ def test_classifier_used_with_enough_history():
             rows.append((pid, days_ago(1000 - day), float(rng.gamma(2, 30))))
             day += max(1, int(rng.exponential(1 / rate)))
     result = segment_customers(tx(rows), AS_OF)
-    assert result.attrs["quality"]["likelihood_method"] == "logistic_regression"
+    assert result.attrs["quality"]["likelihood_method"] == "logistic_regression+bg_nbd"
     # recent frequent buyers are likelier to buy than lapsed one-timers
     buyers = result[result["frequency"] > 0]
     active = buyers["recency_days"] < buyers["recency_days"].median()

@@ -14,7 +14,7 @@ Modules, one job each: :mod:`.config` (parameters, grid checks),
 :mod:`.validation` (inputs), :mod:`.metrics` (recency/frequency/monetary),
 :mod:`.scoring` (scores, segments, value tiers), :mod:`.lifecycle`,
 :mod:`.prediction` and :mod:`.bgnbd` (purchase probability, CLV),
-:mod:`.clustering`, :mod:`.quality`, :mod:`.api` (orchestration, output
+:mod:`.clustering`, :mod:`.quality`, :mod:`.threads`, :mod:`.api` (orchestration, output
 columns and prospect sentinels).
 """
 

@@ -70,6 +70,7 @@ from .metrics import customer_metrics, daily_ledger
 from .prediction import predict
 from .quality import evaluate_segmentation
 from .scoring import grid_segments, rank_scores, rfm_codes, value_tiers
+from .threads import single_thread
 from .validation import day_to_datetime, prepare_transactions, to_day
 
 RESULT_COLUMNS = (
@@ -138,6 +139,11 @@ def segment_customers(
     partners: Iterable[int] | None = None,
 ) -> pd.DataFrame:
     """Segment every partner of ``transactions`` and ``partners`` at ``as_of``."""
+    with single_thread():
+        return _segment(transactions, as_of, config, previous, partners)
+
+
+def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     config = config or SegmentationConfig()
     clock = _Clock()
     as_of_day = to_day(as_of)

@@ -1,7 +1,8 @@
 """BG/NBD model (Fader, Hardie & Lee 2005) fitted by maximum likelihood.
 
-Used as the fallback purchase model when the engine cannot train its
-classifier on the customers' own history (see :mod:`.prediction`). Inputs are
+Its posterior quantities feed the engine's classifier as features, and it is
+the whole purchase model when the classifier cannot be trained (see
+:mod:`.prediction`). Inputs are
 in BTYD terms, in days: ``x`` repeat purchase days (frequency - 1), ``t_x`` age
 at the last purchase, ``T`` age at the evaluation date.
 
@@ -57,6 +58,10 @@ class BGNBD:
         r, alpha, a, b = np.exp(result.x)
         return cls(float(r), float(alpha), float(a), float(b))
 
+    def posterior_rate(self, x, T) -> np.ndarray:
+        """Mean purchase rate per day of a still-active customer."""
+        return (self.r + x) / (self.alpha + T)
+
     def probability_alive(self, x, t_x, T) -> np.ndarray:
         """P(customer still active at T | history)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -94,7 +99,7 @@ class BGNBD:
             value = value * self.probability_alive(x, t_x, T)
         # Where the hypergeometric series breaks down numerically, use the
         # posterior mean rate of an active customer times t (no drop-out).
-        simple = self.probability_alive(x, t_x, T) * (r + x) / (alpha + T) * t
+        simple = self.probability_alive(x, t_x, T) * self.posterior_rate(x, T) * t
         return np.where(np.isfinite(value) & (value >= 0), value, simple)
 
 

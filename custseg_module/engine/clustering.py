@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances, silhouette_score
-from threadpoolctl import threadpool_limits
 
 from .config import SegmentationConfig
 
@@ -82,13 +81,6 @@ def _labels(centroids: np.ndarray) -> list[str]:
     return labels
 
 
-def single_thread() -> threadpool_limits:
-    """KMeans and silhouette on samples this small gain nothing from OpenMP
-    threads, and on a busy 2-core machine the threads' spin-waiting made them
-    ten times slower: run them on one thread."""
-    return threadpool_limits(limits=1)
-
-
 def cluster_customers(
     recency: np.ndarray,
     frequency: np.ndarray,
@@ -107,8 +99,7 @@ def cluster_customers(
     model = None
     if config.clustering and distinct >= config.k_min + 1:
         X_sel = X_fit[_sample(len(X_fit), SELECTION_SAMPLE, rng)]
-        with single_thread():
-            model = _best_kmeans(X_fit, X_sel, min(config.k_max, distinct - 1), config)
+        model = _best_kmeans(X_fit, X_sel, min(config.k_max, distinct - 1), config)
     if model is None:
         cluster[rows] = 0
         label[rows] = SINGLE_LABEL
@@ -119,8 +110,7 @@ def cluster_customers(
     new_id = np.empty(len(order), dtype=np.int64)
     new_id[order] = np.arange(len(order))
     names = np.asarray(_labels(centroids[order]), dtype=object)
-    with single_thread():
-        assigned = new_id[model.predict(X)]
+    assigned = new_id[model.predict(X)]
     cluster[rows] = assigned
     label[rows] = names[assigned]
     return Clusters(cluster, label, len(order))

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 
-from .clustering import cluster_features, single_thread
+from .clustering import cluster_features
 from .config import PROSPECT, SegmentationConfig
+from .threads import single_thread
 
 SILHOUETTE_SAMPLE = 5_000
 

@@ -8,6 +8,7 @@ column or argument at fault.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -71,7 +72,10 @@ def _partner_ids(values: object, name: str) -> np.ndarray:
 def _day_numbers(column: pd.Series) -> np.ndarray:
     if not pd.api.types.is_datetime64_any_dtype(column.dtype):
         try:
-            column = pd.to_datetime(column)
+            with warnings.catch_warnings():
+                # Mixed formats are parsed one by one, which is what we want.
+                warnings.filterwarnings("ignore", "Could not infer format")
+                column = pd.to_datetime(column)
         except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"date: cannot read as dates ({exc})") from exc
     if isinstance(column.dtype, pd.DatetimeTZDtype):
