@@ -27,6 +27,11 @@
     ],
     "demo": ["demo/custseg_demo.xml"],
     "assets": {
+        "web.assets_backend": [
+            "custseg_module/static/src/**/*.js",
+            "custseg_module/static/src/**/*.xml",
+            "custseg_module/static/src/**/*.scss",
+        ],
         "web.assets_tests": ["custseg_module/static/tests/tours/**/*"],
     },
     "application": True,

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -57,6 +59,12 @@ class CustsegSegment(models.Model):
         help="Share of the positive net revenue of all segmented customers.",
     )
     average_clv = fields.Float(compute="_compute_kpis", string="Average Predicted CLV")
+    rule_grid_html = fields.Html(
+        string="R × F Grid",
+        compute="_compute_rule_grid_html",
+        sanitize=True,
+        help="Which segment owns each cell of the recency × frequency score grid.",
+    )
 
     _sql_constraints = [
         ("code_unique", "UNIQUE(code)", "The segment code must be unique."),
@@ -92,6 +100,116 @@ class CustsegSegment(models.Model):
             segment.revenue = revenue
             segment.revenue_share = positive / total_positive if total_positive else 0.0
             segment.average_clv = clv
+
+    @api.depends("r_score_min", "r_score_max", "f_score_min", "f_score_max", "kind")
+    @api.depends_context("lang")
+    def _compute_rule_grid_html(self):
+        bins = self._score_bins()
+        grid = self._rule_grid()
+        rules = {
+            segment.code: segment for segment in self.search([("kind", "=", "rule")])
+        }
+        owners = {
+            (r, f): [
+                code
+                for code, (r_min, r_max, f_min, f_max) in grid.items()
+                if r_min <= r <= r_max and f_min <= f <= f_max
+            ]
+            for r in range(1, bins + 1)
+            for f in range(1, bins + 1)
+        }
+        for segment in self:
+            segment.rule_grid_html = segment._render_rule_grid(
+                bins, grid, rules, owners
+            )
+
+    def _render_rule_grid(self, bins, grid, rules, owners):
+        """An HTML table, recency scores top (best) to bottom, frequency scores
+        left to right; each segment's rectangle is one cell when it owns it
+        alone. Names are escaped by Markup.format."""
+        _ = self.env._
+        covered = set()
+        rows = [
+            Markup("<tr><th></th>{}</tr>").format(
+                Markup().join(
+                    Markup('<th scope="col">F {}</th>').format(f)
+                    for f in range(1, bins + 1)
+                )
+            )
+        ]
+        for r in range(bins, 0, -1):
+            cells = [Markup('<th scope="row">R {}</th>').format(r)]
+            for f in range(1, bins + 1):
+                if (r, f) in covered:
+                    continue
+                codes = owners[r, f]
+                span = self._rule_grid_span(r, f, codes, grid, owners, bins)
+                if span:
+                    row_span, col_span = span
+                    covered.update(
+                        (rr, ff)
+                        for rr in range(r - row_span + 1, r + 1)
+                        for ff in range(f, f + col_span)
+                    )
+                else:
+                    row_span = col_span = 1
+                cells.append(
+                    self._rule_grid_cell(codes, rules, row_span, col_span, r, f)
+                )
+            rows.append(Markup("<tr>{}</tr>").format(Markup().join(cells)))
+        return Markup(
+            '<table class="o_custseg_rule_grid table table-sm table-bordered mb-1">'
+            '<caption class="caption-top">{}</caption>{}</table>'
+        ).format(
+            _(
+                "Rows: recency score, %(bins)s = most recent. Columns: frequency "
+                "score, %(bins)s = most frequent.",
+                bins=bins,
+            ),
+            Markup().join(rows),
+        )
+
+    @api.model
+    def _rule_grid_span(self, r, f, codes, grid, owners, bins):
+        """(rows, columns) when (r, f) is the top-left cell of a rectangle that
+        one segment owns alone; None otherwise (gaps and overlaps stay single
+        cells, so an invalid grid is drawn cell by cell)."""
+        if len(codes) != 1:
+            return None
+        r_min, r_max, f_min, f_max = grid[codes[0]]
+        r_min, r_max = max(r_min, 1), min(r_max, bins)
+        f_min, f_max = max(f_min, 1), min(f_max, bins)
+        if (r, f) != (r_max, f_min):
+            return None
+        cells = [
+            (rr, ff) for rr in range(r_min, r_max + 1) for ff in range(f_min, f_max + 1)
+        ]
+        if any(owners[cell] != codes for cell in cells):
+            return None
+        return r_max - r_min + 1, f_max - f_min + 1
+
+    def _rule_grid_cell(self, codes, rules, row_span, col_span, r, f):
+        _ = self.env._
+        classes = ["o_custseg_grid_cell", "text-center", "align-middle"]
+        if not codes:
+            classes.append("o_custseg_grid_gap")
+            label = _("No segment")
+            title = _("R %(r)s × F %(f)s: no segment", r=r, f=f)
+        elif len(codes) > 1:
+            classes.append("o_custseg_grid_overlap")
+            names = ", ".join(rules[code].name for code in codes)
+            label = _("Overlap")
+            title = _("R %(r)s × F %(f)s: %(names)s", r=r, f=f, names=names)
+        else:
+            owner = rules[codes[0]]
+            classes.append(f"o_custseg_grid_color_{owner.color or 0}")
+            label = owner.name
+            title = owner.name
+            if owner == self:
+                classes.append("o_custseg_grid_current")
+        return Markup(
+            '<td class="{}" rowspan="{}" colspan="{}" title="{}">{}</td>'
+        ).format(" ".join(classes), row_span, col_span, title, label)
 
     @api.model
     def _score_bins(self):

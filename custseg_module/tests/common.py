@@ -7,20 +7,13 @@ from odoo.tests import TransactionCase, new_test_user
 AS_OF = date(2026, 6, 30)
 
 
-class CustsegCommon(TransactionCase):
-    """Shared fixtures: a controlled population of customers with real posted
-    invoices, and users for each access level."""
+class CustsegFixtures:
+    """Builders of the shared fixtures, as a mixin for TransactionCase and
+    HttpCase tests alike: call _setup_custseg_fixtures() from setUpClass."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def _setup_custseg_fixtures(cls):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        # Failed runs are recorded through a separate cursor; in test mode that
-        # cursor shares this test's transaction, so the test can see the record
-        # and nothing is committed.
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
-
         cls.company = cls.env.company
         cls.currency = cls.company.currency_id
         # Scores are ranks within the population: archive the customers of the
@@ -116,6 +109,43 @@ class CustsegCommon(TransactionCase):
     def _days_ago(cls, days):
         return AS_OF - timedelta(days=days)
 
+    # Grid customers (see CustsegGridCommon): last purchase RECENCY[r] days ago.
+    RECENCY = {5: 10, 4: 40, 3: 80, 2: 150, 1: 400}
+
+    @classmethod
+    def _setup_grid_customers(cls, **values):
+        """25 customers "Grid R<r> F<f>", one per cell of the 5 × 5 grid."""
+        cls.grid_customers = {}
+        specs = []
+        for r_score, recency in cls.RECENCY.items():
+            for f_score in range(1, 6):
+                partner = cls._customer(f"Grid R{r_score} F{f_score}", **values)
+                cls.grid_customers[r_score, f_score] = partner
+                for purchase in range(f_score):
+                    specs.append(
+                        (
+                            partner,
+                            cls._days_ago(recency + 7 * purchase),
+                            100.0 * r_score,
+                        )
+                    )
+        cls._invoices(specs)
+
+
+class CustsegCommon(CustsegFixtures, TransactionCase):
+    """Shared fixtures: a controlled population of customers with real posted
+    invoices, and users for each access level."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Failed runs are recorded through a separate cursor; in test mode that
+        # cursor shares this test's transaction, so the test can see the record
+        # and nothing is committed. (HttpCase enters test mode by itself.)
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+        cls._setup_custseg_fixtures()
+
     def _run(self, as_of=AS_OF, user=None):
         runs = self.env["custseg.run"]
         if user:
@@ -133,26 +163,10 @@ class CustsegGridCommon(CustsegCommon):
     each frequency, so the rank quintiles land exactly on r and f.
     """
 
-    RECENCY = {5: 10, 4: 40, 3: 80, 2: 150, 1: 400}
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.grid_customers = {}
-        specs = []
-        for r_score, recency in cls.RECENCY.items():
-            for f_score in range(1, 6):
-                partner = cls._customer(f"Grid R{r_score} F{f_score}")
-                cls.grid_customers[r_score, f_score] = partner
-                for purchase in range(f_score):
-                    specs.append(
-                        (
-                            partner,
-                            cls._days_ago(recency + 7 * purchase),
-                            100.0 * r_score,
-                        )
-                    )
-        cls._invoices(specs)
+        cls._setup_grid_customers()
 
     @classmethod
     def _expected_segment(cls, r_score, f_score):

@@ -1,11 +1,92 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Browser tours (real Chromium), each followed by checks of the database."""
+
+from odoo import fields
 from odoo.tests import HttpCase, tagged
+
+from .common import AS_OF, CustsegFixtures
+
+# data/custseg_segment_data.xml, in sequence order (the kanban tour expects them).
+DEFAULT_SEGMENTS = [
+    "prospect",
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+    "lost",
+]
 
 
 @tagged("post_install", "-at_install")
-class TestCustsegTours(HttpCase):
+class TestCustsegTours(CustsegFixtures, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_custseg_fixtures()
+        # One customer in every cell of the R × F grid, so every rule segment
+        # has customers; the salesperson sells to all of them.
+        cls._setup_grid_customers(user_id=cls.salesman.id)
+        cls.first_run = cls.env["custseg.run"].run_segmentation(as_of=AS_OF)
+        cls.env.invalidate_all()
+
     def test_menu_opens_segment_kanban(self):
         """The app menu opens the customers kanban with a column per segment."""
         self.start_tour("/odoo", "custseg_menu_tour", login="admin")
         segments = self.env["custseg.segment"].search([])
         self.assertGreaterEqual(len(segments), 12)
+
+    def test_manager_drags_customer_to_another_segment(self):
+        """Every segment is a column; dragging a card locks the customer in the
+        segment it was dropped on."""
+        segments = self.env["custseg.segment"].search([])
+        self.assertEqual(segments.mapped("code"), DEFAULT_SEGMENTS)
+        self.assertEqual(
+            segments.filtered("fold").mapped("code"), ["hibernating", "lost"]
+        )
+        customer = self.grid_customers[5, 1]
+        self.assertEqual(customer.customer_segment_id, self.segments["new"])
+        self.assertFalse(customer.segment_locked)
+        before = customer.segment_date
+
+        self.start_tour("/odoo", "custseg_kanban_drag_tour", login=self.manager.login)
+
+        self.env.invalidate_all()
+        self.assertEqual(customer.customer_segment_id, self.segments["loyal"])
+        self.assertTrue(customer.segment_locked)
+        self.assertEqual(customer.segment_date, fields.Date.context_today(customer))
+        self.assertNotEqual(customer.segment_date, before)
+        # Only the dragged customer moved; the run's figures stay.
+        self.assertEqual(customer.rfm_code[:2], "51")
+        others = self.env["res.partner"].browse(
+            [p.id for cell, p in self.grid_customers.items() if cell != (5, 1)]
+        )
+        self.assertFalse(any(others.mapped("segment_locked")))
+        # The next run keeps the manual segment and refreshes the figures.
+        self.env["custseg.run"].run_segmentation(as_of=AS_OF)
+        self.env.invalidate_all()
+        self.assertEqual(customer.customer_segment_id, self.segments["loyal"])
+        self.assertTrue(customer.segment_locked)
+
+    def test_manager_sees_segment_rule_grid(self):
+        """The segment form renders the R × F grid, the segment highlighted."""
+        loyal = self.segments["loyal"]
+        write_date = loyal.write_date
+
+        self.start_tour("/odoo", "custseg_segment_grid_tour", login=self.manager.login)
+
+        self.env.invalidate_all()
+        # Looking changed nothing, and the server renders what the tour saw.
+        self.assertEqual(loyal.write_date, write_date)
+        ranges = ("r_score_min", "r_score_max", "f_score_min", "f_score_max")
+        self.assertEqual([loyal[name] for name in ranges], [3, 4, 4, 5])
+        html = loyal.with_user(self.manager).rule_grid_html
+        self.assertEqual(html.count("o_custseg_grid_cell"), 11)
+        self.assertEqual(html.count("o_custseg_grid_current"), 1)
+        self.assertIn('rowspan="2" colspan="2"', html)
+        self.assertEqual(loyal.customer_count, 4)
