@@ -46,6 +46,43 @@ class CustsegSegment(models.Model):
         help="Manager responsible for this segment; follow-ups fall back to "
         "this user when the customer has no salesperson.",
     )
+    # Follow-ups: what a run schedules for customers entering this segment
+    # (models/custseg_followup.py).
+    followup_enabled = fields.Boolean(
+        string="Automatic Follow-ups",
+        help="Runs schedule a follow-up for every customer entering this segment.",
+    )
+    followup_activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        string="Follow-up Activity",
+        domain="['|', ('res_model', '=', False), ('res_model', '=', 'res.partner')]",
+        ondelete="set null",
+    )
+    followup_summary = fields.Char(
+        string="Follow-up Summary",
+        translate=True,
+        help="Title of the follow-up activity, e.g. Win-back call.",
+    )
+    followup_delay_days = fields.Integer(
+        string="Follow-up Deadline (days)",
+        default=3,
+        help="Days after the run date (or after today, when scheduled by hand) "
+        "the follow-up is due.",
+    )
+    followup_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Follow-up Plan",
+        domain="[('res_model', '=', 'res.partner')]",
+        ondelete="set null",
+        help="Launch every step of this activity plan instead of one activity; "
+        "the plan date is the follow-up deadline.",
+    )
+    followup_repeat_days = fields.Integer(
+        string="Remind Every (days)",
+        default=0,
+        help="While the customer stays in this segment, schedule the follow-up "
+        "again this many days after the previous one was done; 0 never repeats.",
+    )
     r_score_min = fields.Integer(string="Recency Score From", default=1)
     r_score_max = fields.Integer(string="Recency Score To", default=1)
     f_score_min = fields.Integer(string="Frequency Score From", default=1)
@@ -264,6 +301,45 @@ class CustsegSegment(models.Model):
             raise ValidationError(
                 self.env._("Exactly one active segment must be the prospect segment.")
             )
+
+    @api.constrains(
+        "followup_enabled",
+        "followup_activity_type_id",
+        "followup_plan_id",
+        "followup_delay_days",
+        "followup_repeat_days",
+    )
+    def _check_followup(self):
+        for segment in self:
+            if segment.followup_delay_days < 0 or segment.followup_repeat_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Segment %(segment)s: the follow-up deadline and the "
+                        "reminder interval cannot be negative.",
+                        segment=segment.name,
+                    )
+                )
+            if segment.followup_plan_id.res_model not in (False, "res.partner") or (
+                segment.followup_activity_type_id.res_model
+                not in (False, "res.partner")
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Segment %(segment)s: the follow-up activity type and plan "
+                        "must apply to contacts.",
+                        segment=segment.name,
+                    )
+                )
+            if segment.followup_enabled and not (
+                segment.followup_activity_type_id or segment.followup_plan_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Segment %(segment)s: choose a follow-up activity type or "
+                        "an activity plan, or turn automatic follow-ups off.",
+                        segment=segment.name,
+                    )
+                )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used(self):

@@ -101,6 +101,13 @@ class ResPartner(models.Model):
         "custseg.partner.history", "partner_id", string="Segment History"
     )
     segment_history_count = fields.Integer(compute="_compute_segment_history_count")
+    segment_followup_done_date = fields.Date(
+        string="Last Follow-up Done",
+        copy=False,
+        readonly=True,
+        help="When the customer's last segment follow-up was done or cancelled; "
+        "reminders count their interval from this day.",
+    )
 
     @api.model
     def _commercial_fields(self):
@@ -172,6 +179,34 @@ class ResPartner(models.Model):
 
     def action_lock_segment(self):
         self.commercial_partner_id.write({"segment_locked": True})
+
+    def action_schedule_followup(self):
+        """Best List button: schedule the segment's follow-up of these customers
+        now. A customer keeps an open follow-up of its segment; one of another
+        segment is replaced (see custseg.followup)."""
+        self.check_access("read")
+        # sudo: reading the settings, replacing a follow-up assigned to someone
+        # else and subscribing the salesperson need more than a salesperson has;
+        # the read access checked above is the gate.
+        result = self.env["custseg.followup"].sudo()._schedule_now(self)
+        if result["created"]:
+            message = self.env._(
+                "%(count)s follow-up activities scheduled.", count=result["created"]
+            )
+            kind = "success"
+        else:
+            message = self.env._("The customer already has an open follow-up.")
+            kind = "info"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": message,
+                "type": kind,
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_view_segment_history(self):
         self.ensure_one()

@@ -1,0 +1,133 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Segment follow-ups are ordinary activities on the commercial partner, marked
+with the segment that asked for them.
+
+An open follow-up is an active activity with ``custseg_segment_id`` set. Odoo 18
+deletes an activity when it is done, or archives it (``active = False``) when its
+type keeps done activities, so "open" is "active". A partial unique index allows
+one open follow-up per customer and plan step: a single activity is step 0, so
+no customer ever has two open follow-ups from this module, and a launched plan
+is one follow-up of several steps.
+"""
+
+from odoo import fields, models
+from odoo.tools import SQL
+
+OPEN_FOLLOWUP_INDEX = "mail_activity_custseg_open_followup_uniq"
+
+
+class MailActivity(models.Model):
+    _inherit = "mail.activity"
+
+    custseg_segment_id = fields.Many2one(
+        "custseg.segment",
+        string="Follow-up Segment",
+        index=True,
+        readonly=True,
+        ondelete="set null",
+        help="The segment whose follow-up this activity is.",
+    )
+    custseg_run_id = fields.Many2one(
+        "custseg.run",
+        string="Scheduled By Run",
+        readonly=True,
+        ondelete="set null",
+    )
+    custseg_partner_id = fields.Many2one(
+        "res.partner",
+        string="Follow-up Customer",
+        index=True,
+        readonly=True,
+        ondelete="cascade",
+        help="The commercial partner the follow-up is about (res_model/res_id as "
+        "a real relation, for the queue's columns and sorting).",
+    )
+    custseg_step = fields.Integer(
+        string="Plan Step",
+        readonly=True,
+        default=0,
+        help="Position in the launched activity plan; 0 for a single activity.",
+    )
+    custseg_reason = fields.Selection(
+        [
+            ("entered", "Entered the segment"),
+            ("reminder", "Reminder"),
+            ("manual", "Scheduled by hand"),
+        ],
+        string="Follow-up Reason",
+        readonly=True,
+    )
+    custseg_purchase_probability = fields.Float(
+        string="Purchase Likelihood",
+        digits=(16, 4),
+        readonly=True,
+        aggregator="avg",
+        help="The customer's purchase likelihood, refreshed by every run; stored "
+        "here so that the queue can sort by it.",
+    )
+    # Shown in the queue; read from the customer, not stored.
+    custseg_value_tier = fields.Selection(
+        related="custseg_partner_id.value_tier", string="Value Tier"
+    )
+    custseg_current_segment_id = fields.Many2one(
+        related="custseg_partner_id.customer_segment_id", string="Current Segment"
+    )
+    custseg_last_purchase_date = fields.Date(
+        related="custseg_partner_id.last_purchase_date", string="Last Purchase"
+    )
+    custseg_currency_id = fields.Many2one(related="custseg_partner_id.currency_id")
+    custseg_net_revenue = fields.Monetary(
+        related="custseg_partner_id.rfm_monetary",
+        string="Net Revenue",
+        currency_field="custseg_currency_id",
+    )
+    custseg_predicted_clv = fields.Monetary(
+        related="custseg_partner_id.predicted_clv",
+        string="Predicted CLV",
+        currency_field="custseg_currency_id",
+    )
+    custseg_phone = fields.Char(related="custseg_partner_id.phone", string="Phone")
+    custseg_email = fields.Char(related="custseg_partner_id.email", string="Email")
+
+    def init(self):
+        super().init()
+        # At most one open follow-up per customer (and plan step); done ones are
+        # deleted or archived, so they do not count.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE UNIQUE INDEX IF NOT EXISTS %s
+                    ON mail_activity (custseg_partner_id, custseg_step)
+                 WHERE custseg_segment_id IS NOT NULL AND active
+                """,
+                SQL.identifier(OPEN_FOLLOWUP_INDEX),
+            )
+        )
+
+    def write(self, vals):
+        closing = self.browse()
+        if "active" in vals and not vals["active"]:
+            closing = self._custseg_open_followups()
+        res = super().write(vals)
+        closing._custseg_record_closed()
+        return res
+
+    def unlink(self):
+        # A follow-up replaced by a run is not one the salesperson closed.
+        if not self.env.context.get("custseg_followup_replace"):
+            self._custseg_open_followups()._custseg_record_closed()
+        return super().unlink()
+
+    def _custseg_open_followups(self):
+        return self.filtered(lambda act: act.active and act.custseg_segment_id)
+
+    def _custseg_record_closed(self):
+        """Remember when the customer's last follow-up was done (or cancelled):
+        reminders count their interval from that day."""
+        partners = self.custseg_partner_id.exists()
+        if partners:
+            # sudo: a salesperson closes their own activity but may not be
+            # allowed to write the customer.
+            partners.sudo().write(
+                {"segment_followup_done_date": fields.Date.context_today(self)}
+            )
