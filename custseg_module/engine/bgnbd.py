@@ -20,7 +20,7 @@ from scipy import optimize, special
 
 PENALTY = 1e-4
 LOG_BOUND = 15.0  # exp(±15): far outside any plausible parameter in days
-MAX_FIT_ROWS = 50_000
+MAX_FIT_ROWS = 30_000
 
 
 @dataclass(frozen=True)
@@ -73,17 +73,20 @@ class BGNBD:
             )
             return np.where(x > 0, special.expit(-log_odds), 1.0)
 
-    def probability_of_purchase(self, x, t_x, T, t: float) -> np.ndarray:
+    def probability_of_purchase(self, x, t_x, T, t: float, alive=None) -> np.ndarray:
         """P(at least one purchase in (T, T + t] | history).
 
         An active customer's purchase rate has posterior Gamma(r + x, alpha + T)
         and BG/NBD drops customers only right after a purchase, so
         P = P(alive) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x)).
+        ``alive`` may pass P(alive) when the caller already has it.
         """
         none = np.exp(
             (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + t))
         )
-        return self.probability_alive(x, t_x, T) * (1.0 - none)
+        if alive is None:
+            alive = self.probability_alive(x, t_x, T)
+        return alive * (1.0 - none)
 
     def expected_purchases(self, x, t_x, T, t: float) -> np.ndarray:
         """E[number of purchases in (T, T + t] | history] (Fader et al. eq. 10)."""

@@ -2,7 +2,7 @@
 
 Features are ``log1p`` of recency, frequency and monetary (clipped at 0),
 standardised. KMeans (``n_init`` fixed, seeded) is fitted for each k in
-[k_min, k_max] on a fixed random sample of at most 10,000 purchasers; the k
+[k_min, k_max] on a fixed random sample of at most 5,000 purchasers; the k
 with the best silhouette on a 2,000-point sample wins (ties: smaller k) and
 labels every purchaser. Fitting on a sample keeps 1M customers within
 seconds; three log-scaled dimensions need no more points for stable centroids.
@@ -27,7 +27,7 @@ from sklearn.metrics import pairwise_distances, silhouette_score
 
 from .config import SegmentationConfig
 
-FIT_SAMPLE = 10_000
+FIT_SAMPLE = 5_000
 SELECTION_SAMPLE = 2_000
 N_INIT = 3
 SINGLE_LABEL = "all customers"

@@ -4,7 +4,7 @@ Method ``logistic_regression+bg_nbd`` (used whenever it can be trained): the
 engine learns from the customers' own history. It takes a past cut-off
 ``as_of - w`` and, for each customer who had bought by then, computes
 features at the cut-off and the label "bought in the next ``w`` days". A
-standardised logistic regression fitted on at most 50,000 such customers is
+standardised logistic regression fitted on at most 30,000 such customers is
 then applied to the same features computed at ``as_of``.
 
 Features: log recency, log purchase days, log age, log average order value,
@@ -54,7 +54,7 @@ from .metrics import CustomerMetrics, DailyLedger, customer_metrics, first_seen,
 MIN_TRAIN_CUSTOMERS = 50
 MIN_CLASS_CUSTOMERS = 10
 MIN_WINDOW_DAYS = 7
-MAX_TRAIN_ROWS = 50_000
+MAX_TRAIN_ROWS = 30_000
 AOV_PRIOR_PURCHASES = 2.0
 EPS = 1e-12
 LIKELIHOOD_METHOD = "logistic_regression+bg_nbd"
@@ -87,28 +87,43 @@ def features(
 
     Six RFM features plus three posterior quantities of ``model`` (a BG/NBD
     fitted on the data known at ``end_day``): logit P(alive), log purchase
-    rate if alive, logit P(purchase within ``window``).
+    rate if alive, logit P(purchase within ``window``) (the last column).
     """
     n = m.frequency[rows].astype(np.float64)
     recency = (end_day - m.last_day[rows]).astype(np.float64)
     age = (end_day - m.first_day[rows]).astype(np.float64)
-    order_value = np.maximum(m.monetary[rows], 0.0) / n
     x, t_x, T = _btyd_inputs(m, end_day, rows)
     alive = np.clip(model.probability_alive(x, t_x, T), EPS, 1.0 - EPS)
-    buy = np.clip(model.probability_of_purchase(x, t_x, T, window), EPS, 1.0 - EPS)
-    return np.column_stack(
-        [
-            np.log1p(recency),
-            np.log1p(n),
-            np.log1p(age),
-            np.log1p(order_value),
-            n / (age + 1.0),
-            recency / (age + 1.0),
-            special.logit(alive),
-            np.log(model.posterior_rate(x, T)),
-            special.logit(buy),
-        ]
-    )
+    out = np.empty((len(rows), 9))  # filled in place: no column_stack copies
+    out[:, 0] = np.log1p(recency)
+    out[:, 1] = np.log1p(n)
+    out[:, 2] = np.log1p(age)
+    out[:, 3] = np.log1p(np.maximum(m.monetary[rows], 0.0) / n)
+    out[:, 4] = n / (age + 1.0)
+    out[:, 5] = recency / (age + 1.0)
+    out[:, 6] = special.logit(alive)
+    out[:, 7] = np.log(model.posterior_rate(x, T))
+    out[:, 8] = _purchase_logit(model, x, t_x, T, window, alive)
+    return out
+
+
+def _purchase_logit(model, x, t_x, T, window, alive=None) -> np.ndarray:
+    buy = model.probability_of_purchase(x, t_x, T, window, alive=alive)
+    return special.logit(np.clip(buy, EPS, 1.0 - EPS))
+
+
+def _for_window(
+    X: np.ndarray,
+    m: CustomerMetrics,
+    end_day: int,
+    rows: np.ndarray,
+    model: BGNBD,
+    window: int,
+) -> np.ndarray:
+    """``X`` with its window-dependent last column recomputed for ``window``."""
+    other = X.copy()
+    other[:, -1] = _purchase_logit(model, *_btyd_inputs(m, end_day, rows), window)
+    return other
 
 
 @dataclass(frozen=True)
@@ -233,7 +248,7 @@ def _classifier(snapshot, clv_snapshot, m, as_of, rows, model, config):
     )
     counter.fit(clv_snapshot.X, clv_snapshot.count)
     if clv_snapshot.window != snapshot.window:
-        X = features(m, as_of, rows, model, clv_snapshot.window)
+        X = _for_window(X, m, as_of, rows, model, clv_snapshot.window)
     expected = counter.predict(X) * (config.clv_days / clv_snapshot.window)
     info = {
         "likelihood_method": LIKELIHOOD_METHOD,

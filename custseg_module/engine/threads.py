@@ -1,6 +1,6 @@
 """One native thread for the engine's numerical libraries.
 
-The engine's models are small (samples of at most 50,000 rows), so OpenMP and
+The engine's models are small (samples of at most 30,000 rows), so OpenMP and
 BLAS threads gain nothing; on a busy 2-core machine their spin-waiting made
 KMeans ten times and the regressions several times slower. Every run
 therefore executes under ``threadpool_limits(1)``.
