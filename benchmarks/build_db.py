@@ -115,8 +115,8 @@ WITH draw AS MATERIALIZED (
            CASE WHEN u_state < 0.94 THEN 'posted'
                 WHEN u_state < 0.98 THEN 'draft'
                 ELSE 'cancel' END AS state,
-           (%(foreign_company)s IS NOT NULL AND u_company < 0.10) AS foreign_co,
-           (%(foreign_company)s IS NOT NULL
+           (%(foreign_company)s::int IS NOT NULL AND u_company < 0.10) AS foreign_co,
+           (%(foreign_company)s::int IS NOT NULL
             AND u_company >= 0.10 AND u_company < 0.15) AS foreign_doc,
            CASE WHEN k %% 10 = 1 AND (k + 9) / 10 <= %(contacts)s
                      AND u_contact < 0.3
@@ -125,8 +125,8 @@ WITH draw AS MATERIALIZED (
       FROM draw
 ), priced AS MATERIALIZED (
     SELECT s.*,
-           CASE WHEN foreign_co THEN %(foreign_company)s
-                ELSE %(main_company)s END AS company_id,
+           CASE WHEN foreign_co THEN %(foreign_company)s::int
+                ELSE %(main_company)s::int END AS company_id,
            CASE WHEN move_type = 'in_invoice' THEN 'BILL'
                 WHEN move_type = 'out_refund' THEN 'RINV'
                 ELSE 'INV' END || '/' || extract(year FROM day) || '/' AS prefix,
@@ -152,12 +152,13 @@ SELECT %(base_move)s + n,
        prefix, %(base_move)s + n, NULL, state, move_type,
        'no', day, day, day + 30,
        CASE WHEN foreign_co THEN
-                CASE WHEN move_type = 'in_invoice' THEN %(foreign_purchase)s
-                     ELSE %(foreign_sale)s END
-            ELSE CASE WHEN move_type = 'in_invoice' THEN %(main_purchase)s
-                      ELSE %(main_sale)s END END,
+                CASE WHEN move_type = 'in_invoice' THEN %(foreign_purchase)s::int
+                     ELSE %(foreign_sale)s::int END
+            ELSE CASE WHEN move_type = 'in_invoice' THEN %(main_purchase)s::int
+                      ELSE %(main_sale)s::int END END,
        company_id,
-       CASE WHEN foreign_co OR foreign_doc THEN %(eur)s ELSE %(main_currency)s END,
+       CASE WHEN foreign_co OR foreign_doc THEN %(eur)s::int
+            ELSE %(main_currency)s::int END,
        partner_id, %(base_partner)s + k, 2,
        'Bench Company ' || k,
        CASE WHEN foreign_doc AND NOT foreign_co THEN 0.92 ELSE 1.0 END,
