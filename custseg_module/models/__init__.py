@@ -5,5 +5,4 @@ from . import res_partner
 from . import custseg_partner_history
 from . import res_config_settings
 from . import custseg_demo
-from . import custseg_followup
-from . import mail_activity
+from . import account_move

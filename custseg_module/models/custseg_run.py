@@ -92,16 +92,6 @@ class CustsegRun(models.Model):
     partner_count = fields.Integer(string="Partners Processed", readonly=True)
     changed_count = fields.Integer(string="Partners Changed", readonly=True)
     history_count = fields.Integer(string="Transitions Logged", readonly=True)
-    activity_created_count = fields.Integer(
-        string="Follow-ups Created",
-        readonly=True,
-        help="Follow-up activities this run scheduled (see custseg.followup).",
-    )
-    activity_replaced_count = fields.Integer(
-        string="Follow-ups Replaced",
-        readonly=True,
-        help="Open follow-ups of a previous segment this run replaced.",
-    )
     silhouette = fields.Float(readonly=True, digits=(16, 4))
     davies_bouldin = fields.Float(
         string="Davies-Bouldin", readonly=True, digits=(16, 4)
@@ -228,7 +218,7 @@ class CustsegRun(models.Model):
         self.ensure_one()
         config = self._segmentation_config()
         timings = {}
-        phases = 5
+        phases = 4
         cron = self.env["ir.cron"]
 
         def timed(name, done, method, *args):
@@ -247,7 +237,6 @@ class CustsegRun(models.Model):
         del transactions
         changed = timed("write_back", 3, self._phase_write_back, result)
         history = timed("history", 4, self._phase_history)
-        created, replaced = timed("activities", 5, self._phase_activities)
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
         self.write(
@@ -259,8 +248,6 @@ class CustsegRun(models.Model):
                 "timings": timings,
                 "changed_count": changed,
                 "history_count": history,
-                "activity_created_count": created,
-                "activity_replaced_count": replaced,
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,
@@ -291,6 +278,21 @@ class CustsegRun(models.Model):
                    AND r.currency_id <> %(currency)s
                 WINDOW w AS (PARTITION BY r.currency_id ORDER BY r.name)
             )
+            -- Companies in the run currency need no conversion: a plain index-only
+            -- scan and streaming sum (custseg_account_move_customer_day_idx);
+            -- only the other companies' moves join the rates. A customer of both
+            -- kinds may get two rows for one day: the engine sums them.
+            SELECT m.commercial_partner_id AS partner_id,
+                   m.invoice_date - DATE '1970-01-01' AS day,
+                   SUM(m.amount_untaxed_signed) AS amount
+              FROM account_move m
+              JOIN res_partner cp ON cp.id = m.commercial_partner_id AND cp.active
+             WHERE m.state = 'posted'
+               AND m.move_type IN ('out_invoice', 'out_refund')
+               AND m.invoice_date <= %(as_of)s
+               AND m.company_id = ANY(%(same_currency)s)
+             GROUP BY m.commercial_partner_id, m.invoice_date
+            UNION ALL
             SELECT m.commercial_partner_id AS partner_id,
                    m.invoice_date - DATE '1970-01-01' AS day,
                    SUM(m.amount_untaxed_signed / COALESCE(cr.rate, 1.0)) AS amount
@@ -303,12 +305,17 @@ class CustsegRun(models.Model):
              WHERE m.state = 'posted'
                AND m.move_type IN ('out_invoice', 'out_refund')
                AND m.invoice_date <= %(as_of)s
+               AND NOT m.company_id = ANY(%(same_currency)s)
              GROUP BY m.commercial_partner_id, m.invoice_date
             """,
             {
                 "company": self.company_id.id,
                 "currency": self.company_id.currency_id.id,
                 "as_of": self.as_of,
+                "same_currency": self.env["res.company"]
+                .with_context(active_test=False)
+                .search([("currency_id", "=", self.company_id.currency_id.id)])
+                .ids,
             },
         )
         buffer = io.StringIO()
@@ -549,11 +556,6 @@ class CustsegRun(models.Model):
             },
         )
         return self.env.cr.rowcount
-
-    def _phase_activities(self):
-        """Follow-ups for the customers who entered a segment, and reminders,
-        read from the temp table of this run (see custseg.followup)."""
-        return self.env["custseg.followup"]._schedule_followups(self)
 
     def _write_lines(self):
         """The segment distribution of this run, one line per segment."""

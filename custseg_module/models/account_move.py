@@ -1,0 +1,31 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import models
+from odoo.tools import SQL
+from odoo.tools.sql import index_exists
+
+# The run's aggregate (custseg.run._phase_aggregate) reads only these rows and
+# columns: an index-only scan in (partner, date) order feeds a streaming
+# GroupAggregate, instead of a sequential scan of the whole, wide account_move
+# and a hash aggregate that spills to disk. Measured in benchmarks/PERFORMANCE.md.
+CUSTOMER_MOVES_INDEX = "custseg_account_move_customer_day_idx"
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def init(self):
+        super().init()
+        if index_exists(self.env.cr, CUSTOMER_MOVES_INDEX):
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE INDEX %s ON account_move
+                       (commercial_partner_id, invoice_date)
+                       INCLUDE (company_id, amount_untaxed_signed)
+                 WHERE state = 'posted'
+                   AND move_type IN ('out_invoice', 'out_refund')
+                """,
+                SQL.identifier(CUSTOMER_MOVES_INDEX),
+            )
+        )
