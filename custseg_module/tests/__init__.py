@@ -1,3 +1,3 @@
 from . import test_run_segmentation
 from . import test_ui_tours
-from . import test_followups
+from . import test_benchmark_builder
