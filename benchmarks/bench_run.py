@@ -71,6 +71,20 @@ def job_run(dbname, as_of):
     """One committed run_segmentation; prints its measurements as JSON."""
     with environment(dbname) as env:
         baseline = rss_mb("current")
+        explain = os.environ.get("BENCH_AUTO_EXPLAIN")
+        if explain:
+            # Diagnostics only (timing overhead): plans of the run's slow
+            # statements, with trigger times, go to the PostgreSQL server log.
+            env.cr.execute("LOAD 'auto_explain'")
+            env.cr.execute(
+                "SELECT set_config('auto_explain.log_min_duration', %s, false)",
+                (explain,),
+            )
+            for setting in ("analyze", "buffers", "triggers", "nested_statements"):
+                env.cr.execute(
+                    "SELECT set_config(%s, 'on', false)",
+                    (f"auto_explain.log_{setting}",),
+                )
         env.cr.execute("SELECT pg_backend_pid()")
         backend = env.cr.fetchone()[0]
         db_cpu_before = backend_cpu_seconds(backend)
