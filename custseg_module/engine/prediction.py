@@ -172,14 +172,19 @@ def _trainable(snapshot: _Snapshot | None) -> bool:
 
 
 def _find_snapshot(
-    ledger, seen, as_of, wanted, history, config, ok
+    ledger, seen, as_of, wanted, history, config, ok, cache
 ) -> _Snapshot | None:
-    """The snapshot for ``wanted`` days, else for half the history, if ``ok``."""
+    """The snapshot for ``wanted`` days, else for half the history, if ``ok``.
+
+    ``cache`` (window -> snapshot) spares a second build when the CLV window
+    equals the probability window.
+    """
     for window in dict.fromkeys((wanted, min(wanted, history // 2))):
         if window >= MIN_WINDOW_DAYS:
-            snapshot = _snapshot(ledger, seen, as_of, window, config)
-            if ok(snapshot):
-                return snapshot
+            if window not in cache:
+                cache[window] = _snapshot(ledger, seen, as_of, window, config)
+            if ok(cache[window]):
+                return cache[window]
     return None
 
 
@@ -210,12 +215,13 @@ def predict(
     history = as_of - int(m.first_day[rows].min())
     model = fit_bgnbd(m, as_of, rows, config.random_state)
     seen = first_seen(ledger, n)
+    cache: dict[int, _Snapshot | None] = {}
     snapshot = _find_snapshot(
-        ledger, seen, as_of, config.horizon_days, history, config, _trainable
+        ledger, seen, as_of, config.horizon_days, history, config, _trainable, cache
     )
     if snapshot is not None:
         clv_snapshot = _find_snapshot(
-            ledger, seen, as_of, config.clv_days, history, config, _has_buyers
+            ledger, seen, as_of, config.clv_days, history, config, _has_buyers, cache
         )
         clv_snapshot = clv_snapshot or snapshot
         p, expected, info = _classifier(
