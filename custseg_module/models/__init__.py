@@ -5,4 +5,5 @@ from . import res_partner
 from . import custseg_partner_history
 from . import res_config_settings
 from . import custseg_demo
+from . import base_partner_merge
 from . import account_move

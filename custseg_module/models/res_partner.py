@@ -34,6 +34,25 @@ MANAGER_GROUP = "custseg_module.group_custseg_manager"
 MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
 
 
+class _ServerMarker:
+    """A context value that no RPC call can forge: JSON has no such object, so
+    a client passing the same context key gets no bypass."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<custseg {self.name}>"
+
+
+# Odoo's own copy of commercial fields to contacts (no user edit), and the
+# partner merge wizard's write on the surviving partner.
+SYNC_CONTEXT = _ServerMarker("sync")
+MERGE_CONTEXT = _ServerMarker("merge")
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -131,17 +150,25 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("custseg_sync"):
+        if self.env.context.get("custseg_sync") is not SYNC_CONTEXT:
             for vals in vals_list:
                 self._check_segmentation_write(vals)
         # Odoo copies the commercial fields to new contacts: that is no user edit.
-        partners = super(ResPartner, self.with_context(custseg_sync=True)).create(
-            vals_list
-        )
+        partners = super(
+            ResPartner, self.with_context(custseg_sync=SYNC_CONTEXT)
+        ).create(vals_list)
         return partners.with_env(self.env)
 
     def write(self, vals):
-        if not self.env.context.get("custseg_sync"):
+        if self.env.context.get("custseg_merge") is MERGE_CONTEXT:
+            # The merge wizard fills the survivor's empty fields with the
+            # duplicates' values: for the segmentation that would mix two
+            # customers' figures. The survivor keeps its own until the next run.
+            owned = set(WRITTEN_FIELDS) | MANUAL_FIELDS
+            return self.with_context(custseg_merge=None).write(
+                {name: value for name, value in vals.items() if name not in owned}
+            )
+        if self.env.context.get("custseg_sync") is not SYNC_CONTEXT:
             self._check_segmentation_write(vals)
             if vals.get("customer_segment_id") and "segment_locked" not in vals:
                 # A segment set by hand (kanban drag, form) is a manual override.
@@ -151,7 +178,9 @@ class ResPartner(models.Model):
                     "segment_date": fields.Date.context_today(self),
                 }
         # Odoo then syncs commercial fields to the contacts: no user edit either.
-        return super(ResPartner, self.with_context(custseg_sync=True)).write(vals)
+        return super(ResPartner, self.with_context(custseg_sync=SYNC_CONTEXT)).write(
+            vals
+        )
 
     def _check_segmentation_write(self, vals):
         """Segmentation figures are the run's; only managers override segments."""
