@@ -143,7 +143,12 @@ class CustsegRun(models.Model):
                 run._execute(progress, clock)
         except Exception as error:
             failed = runner._record_failure(as_of, started, clock, progress, error)
-            _logger.error("Segmentation run %s failed: %s", failed.id, error)
+            # The cron and Odoo's request handler retry a serialization failure:
+            # no error yet, they report it if it persists.
+            retried = isinstance(error, pg_errors.SerializationFailure)
+            (_logger.warning if retried else _logger.error)(
+                "Segmentation run %s failed: %s", failed.id, error
+            )
             raise
         return run.with_env(self.env)
 
@@ -170,6 +175,11 @@ class CustsegRun(models.Model):
             except Exception:
                 _logger.exception("Segmentation cron run failed")
                 return
+        _logger.error(
+            "Segmentation cron gave up after %s serialization failures; each "
+            "attempt is recorded as a failed run.",
+            CRON_SERIALIZATION_RETRIES,
+        )
 
     def action_recompute_now(self):
         run = self.run_segmentation()
@@ -265,7 +275,19 @@ class CustsegRun(models.Model):
         self._check_rates()
         query = self.env.cr.mogrify(
             """
-            WITH company_rate AS (
+            WITH rate AS (
+                -- The rates Odoo uses for the run company: its root company's
+                -- (a branch has none of its own), else the shared ones.
+                SELECT r.currency_id, r.name, r.rate
+                  FROM res_currency_rate r
+                 WHERE r.currency_id <> %(currency)s
+                   AND (r.company_id = %(root)s
+                        OR (r.company_id IS NULL AND NOT EXISTS (
+                            SELECT 1 FROM res_currency_rate own
+                             WHERE own.currency_id = r.currency_id
+                               AND own.company_id = %(root)s)))
+            ),
+            company_rate AS (
                 -- Each foreign company currency's rate in the run company, valid
                 -- from its date until the next one (the first one also before).
                 SELECT r.currency_id,
@@ -273,9 +295,7 @@ class CustsegRun(models.Model):
                             ELSE r.name END AS valid_from,
                        COALESCE(LEAD(r.name) OVER w, DATE '9999-12-31') AS valid_to,
                        r.rate
-                  FROM res_currency_rate r
-                 WHERE r.company_id = %(company)s
-                   AND r.currency_id <> %(currency)s
+                  FROM rate r
                 WINDOW w AS (PARTITION BY r.currency_id ORDER BY r.name)
             )
             -- Companies in the run currency need no conversion: a plain index-only
@@ -309,7 +329,7 @@ class CustsegRun(models.Model):
              GROUP BY m.commercial_partner_id, m.invoice_date
             """,
             {
-                "company": self.company_id.id,
+                "root": self.company_id.root_id.id,
                 "currency": self.company_id.currency_id.id,
                 "as_of": self.as_of,
                 "same_currency": self.env["res.company"]
@@ -352,7 +372,8 @@ class CustsegRun(models.Model):
 
     def _check_rates(self):
         """Refuse to guess: a company whose currency has no rate in the run
-        company would otherwise be converted at 1:1."""
+        company (its root company's or a shared one, as Odoo reads them) would
+        otherwise be converted at 1:1."""
         self.env.cr.execute(
             """
             SELECT DISTINCT cur.name, c.name
@@ -365,9 +386,12 @@ class CustsegRun(models.Model):
                AND NOT EXISTS (
                    SELECT 1 FROM res_currency_rate r
                     WHERE r.currency_id = c.currency_id
-                      AND r.company_id = %(company)s)
+                      AND (r.company_id = %(root)s OR r.company_id IS NULL))
             """,
-            {"company": self.company_id.id, "currency": self.company_id.currency_id.id},
+            {
+                "root": self.company_id.root_id.id,
+                "currency": self.company_id.currency_id.id,
+            },
         )
         missing = self.env.cr.fetchall()
         if missing:
@@ -396,6 +420,9 @@ class CustsegRun(models.Model):
     def _phase_write_back(self, result):
         """Load the result into a temp table with COPY, then one UPDATE writes
         the commercial partners and their contacts whose values changed."""
+        # The raw UPDATE must see every pending ORM write (a segment locked by
+        # hand), and no pending write may land on top of it afterwards.
+        self.env.flush_all()
         segments = self.env["custseg.segment"].with_context(active_test=False)
         segment_ids = {s.code: s.id for s in segments.search([("kind", "=", "rule")])}
         prospect = self.env["custseg.segment"]._prospect_segment()
