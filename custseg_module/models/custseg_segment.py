@@ -250,6 +250,8 @@ class CustsegSegment(models.Model):
 
     @api.model
     def _score_bins(self):
+        # sudo: the number of score bins is a system parameter, which only
+        # administrators may read; every user sees the grid built from it.
         return int(self.env["ir.config_parameter"].sudo().get_param("custseg.bins", 5))
 
     @api.model
@@ -356,6 +358,32 @@ class CustsegSegment(models.Model):
                     "and recompute first.",
                     count=used,
                 )
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_valid_grid(self):
+        """unlink() runs no constraint: refuse to leave cells without a segment
+        or the customers without a prospect segment."""
+        remaining = self.search([("id", "not in", self.ids)])
+        rules = remaining.filtered(lambda segment: segment.kind == "rule")
+        grid = {
+            s.code: (s.r_score_min, s.r_score_max, s.f_score_min, s.f_score_max)
+            for s in rules
+        }
+        bins = self._score_bins()
+        problems = grid_problems(grid, bins)
+        if problems:
+            raise ValidationError(
+                self.env._(
+                    "The active segments must cover every recency × frequency "
+                    "cell exactly once (%(bins)s × %(bins)s scores): %(problems)s",
+                    bins=bins,
+                    problems="; ".join(problems),
+                )
+            )
+        if len(remaining.filtered(lambda segment: segment.kind == "prospect")) != 1:
+            raise ValidationError(
+                self.env._("Exactly one active segment must be the prospect segment.")
             )
 
     def action_open_customers(self):

@@ -151,6 +151,8 @@ class ResConfigSettings(models.TransientModel):
     def set_values(self):
         self._custseg_check_values()
         res = super().set_values()
+        # sudo: as Odoo's own set_values does for config_parameter fields; only
+        # administrators get here (execute() checks it).
         params = self.env["ir.config_parameter"].sudo()
         for setting, (key, _default) in TRUE_BY_DEFAULT_FLAGS.items():
             params.set_param(key, str(bool(self[setting])))
@@ -158,6 +160,7 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model
     def _custseg_flag(self, key, default):
+        # sudo: reading one of our own flags, which users may not read directly.
         raw = self.env["ir.config_parameter"].sudo().get_param(key)
         return default if raw in (None, False) else raw == "True"
 
@@ -192,22 +195,50 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def _custseg_engine_config(self):
         """The engine configuration from the saved settings and segments."""
+        # sudo: system parameters are readable by administrators only; a run
+        # (already checked to be a manager's or the cron's) needs them.
         params = self.env["ir.config_parameter"].sudo()
-        values = {}
-        for setting, engine in ENGINE_PARAMETERS.items():
-            field = self._fields[setting]
-            raw = params.get_param(field.config_parameter)
-            if raw is None or raw is False:
-                values[engine] = ENGINE_DEFAULTS[engine]
-            else:
-                values[engine] = type(ENGINE_DEFAULTS[engine])(float(raw))
+
+        def number(key, kind, default):
+            """A stored parameter as an int or float; a ValidationError naming
+            it when someone stored something else behind the settings' back."""
+            raw = params.get_param(key)
+            if raw is None or raw is False or raw == "":
+                return default
+            try:
+                value = float(raw)
+                if kind is int:
+                    if not value.is_integer():
+                        raise ValueError(raw)
+                    return int(value)
+                return value
+            except (TypeError, ValueError, OverflowError):
+                raise ValidationError(
+                    self.env._(
+                        "Invalid segmentation settings: the system parameter "
+                        "%(key)s is %(raw)s, not a number. Save the settings "
+                        "again, or fix it in Settings › Technical › System "
+                        "Parameters.",
+                        key=key,
+                        raw=repr(raw),
+                    )
+                ) from None
+
+        values = {
+            engine: number(
+                self._fields[setting].config_parameter,
+                type(ENGINE_DEFAULTS[engine]),
+                ENGINE_DEFAULTS[engine],
+            )
+            for setting, engine in ENGINE_PARAMETERS.items()
+        }
         tier_cuts = tuple(
-            float(params.get_param(self._fields[name].config_parameter) or default)
+            number(self._fields[name].config_parameter, float, default)
             for name, default in zip(
                 TIER_CUT_FIELDS, ENGINE_DEFAULTS["tier_cuts"], strict=True
             )
         )
-        lookback = int(params.get_param("custseg.lookback_days") or 0)
+        lookback = number("custseg.lookback_days", int, 0)
         clustering = self._custseg_flag(*TRUE_BY_DEFAULT_FLAGS["custseg_clustering"])
         return self._custseg_validate(
             lookback_days=lookback,
