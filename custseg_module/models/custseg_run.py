@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 
+import numpy as np
 import pandas as pd
 from psycopg2 import errors as pg_errors
 
@@ -442,9 +443,7 @@ class CustsegRun(models.Model):
                 ),
             )
         )
-        buffer = io.StringIO()
-        frame.to_csv(buffer, header=False, index=False)
-        buffer.seek(0)
+        buffer = io.StringIO(self._copy_csv(frame))
         cr.copy_expert(
             SQL(
                 "COPY custseg_run_result (%s) FROM STDIN WITH (FORMAT csv)",
@@ -529,7 +528,7 @@ class CustsegRun(models.Model):
             )
 
         def day(column):
-            return result[column].dt.strftime("%Y-%m-%d")
+            return result[column]
 
         frame = pd.DataFrame(
             {
@@ -551,8 +550,35 @@ class CustsegRun(models.Model):
                 "customer_cluster": result["cluster_label"],
             }
         )
-        # Empty strings and NaT are written as SQL NULL (unquoted empty CSV).
-        return frame.replace({"": None})
+        return frame
+
+    @api.model
+    def _copy_csv(self, frame):
+        """``frame`` as CSV for COPY: empty strings, NaN and NaT become NULL.
+
+        Column by column, each distinct value formatted once: a result holds
+        few distinct values except in its key and amounts, and pandas'
+        ``to_csv`` formats every cell of mixed columns one by one (about 3x
+        slower at 1M customers; benchmarks/PERFORMANCE.md).
+        """
+        columns = []
+        for name in frame.columns:
+            codes, uniques = pd.factorize(frame[name])
+            kind = frame[name].dtype.kind
+            if kind == "M":
+                labels = [value.strftime("%Y-%m-%d") for value in uniques]
+            elif kind == "f":
+                labels = list(map(repr, uniques.tolist()))
+            elif kind in "iub":
+                labels = list(map(str, uniques.tolist()))
+            else:
+                labels = [
+                    '"%s"' % str(value).replace('"', '""') if value != "" else ""
+                    for value in uniques
+                ]
+            # factorize codes a missing value -1: the appended "" (NULL).
+            columns.append(np.array([*labels, ""], dtype=object)[codes].tolist())
+        return "".join(",".join(row) + "\n" for row in zip(*columns, strict=True))
 
     def _phase_history(self):
         """One INSERT … SELECT: a row per commercial partner whose segment, tier
