@@ -44,11 +44,13 @@ from odoo_env import environment, odoo_bin  # noqa: E402
 
 
 def rss_mb(kind="peak"):
+    """Peak RSS (ru_maxrss), or a /proc/self/status figure: "VmRSS" (now),
+    "VmPeak" (peak virtual size, what Odoo's limit_memory_hard caps)."""
     if kind == "peak":
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{kind}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -70,7 +72,7 @@ def backend_cpu_seconds(pid):
 def job_run(dbname, as_of):
     """One committed run_segmentation; prints its measurements as JSON."""
     with environment(dbname) as env:
-        baseline = rss_mb("current")
+        baseline = rss_mb("VmRSS")
         explain = os.environ.get("BENCH_AUTO_EXPLAIN")
         if explain:
             # Diagnostics only (timing overhead): plans of the run's slow
@@ -116,6 +118,7 @@ def job_run(dbname, as_of):
             "partner_rows": partner_rows,
             "baseline_rss_mb": round(baseline),
             "peak_rss_mb": round(rss_mb()),
+            "peak_virtual_mb": round(rss_mb("VmPeak")),
             "cpu_seconds": round(cpu, 2),
             "db_cpu_seconds": round(db_cpu, 2),
             # The machine is shared: other jobs slow a run down.
