@@ -6,4 +6,6 @@ from . import custseg_partner_history
 from . import res_config_settings
 from . import custseg_demo
 from . import base_partner_merge
+from . import custseg_followup
+from . import mail_activity
 from . import account_move
