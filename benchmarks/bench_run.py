@@ -298,10 +298,11 @@ def markdown(results, install, naive_size):
         "",
         "| customers / invoices | purchase days | "
         + " | ".join(PHASES)
-        + " | peak RSS | 2nd run writes | next day writes |",
+        + " | CPU Odoo + PostgreSQL | load | peak RSS | 2nd run writes "
+        "| next day writes |",
         "| --- | ---: | "
         + " | ".join("---:" for _ in PHASES)
-        + " | ---: | ---: | ---: |",
+        + " | ---: | ---: | ---: | ---: | ---: |",
     ]
     for res in results:
         first, again, nxt = res["first"], res["again"], res["next_day"]
@@ -311,7 +312,10 @@ def markdown(results, install, naive_size):
             f"| {res['customers']:,} / {res['moves']:,} "
             f"| {first['transaction_count']:,} | "
             + " | ".join(cells)
-            + f" | {first['peak_rss_mb']:,} MB "
+            + f" | {first.get('cpu_seconds', 0):.1f} + "
+            f"{first.get('db_cpu_seconds', 0):.1f} s "
+            f"| {first.get('load_average', 0):.1f} "
+            f"| {first['peak_rss_mb']:,} MB "
             f"(base {first['baseline_rss_mb']} MB) "
             f"| {again['rows_written'] / again['partner_rows']:.2%} "
             f"| {nxt['rows_written'] / nxt['partner_rows']:.2%} |"
