@@ -93,6 +93,16 @@ class CustsegRun(models.Model):
     partner_count = fields.Integer(string="Partners Processed", readonly=True)
     changed_count = fields.Integer(string="Partners Changed", readonly=True)
     history_count = fields.Integer(string="Transitions Logged", readonly=True)
+    activity_created_count = fields.Integer(
+        string="Follow-ups Created",
+        readonly=True,
+        help="Follow-up activities this run scheduled (see custseg.followup).",
+    )
+    activity_replaced_count = fields.Integer(
+        string="Follow-ups Replaced",
+        readonly=True,
+        help="Open follow-ups of a previous segment this run replaced.",
+    )
     silhouette = fields.Float(readonly=True, digits=(16, 4))
     davies_bouldin = fields.Float(
         string="Davies-Bouldin", readonly=True, digits=(16, 4)
@@ -229,7 +239,7 @@ class CustsegRun(models.Model):
         self.ensure_one()
         config = self._segmentation_config()
         timings = {}
-        phases = 4
+        phases = 5
         cron = self.env["ir.cron"]
 
         def timed(name, done, method, *args):
@@ -248,6 +258,7 @@ class CustsegRun(models.Model):
         del transactions
         changed = timed("write_back", 3, self._phase_write_back, result)
         history = timed("history", 4, self._phase_history)
+        created, replaced = timed("activities", 5, self._phase_activities)
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
         self.write(
@@ -259,6 +270,8 @@ class CustsegRun(models.Model):
                 "timings": timings,
                 "changed_count": changed,
                 "history_count": history,
+                "activity_created_count": created,
+                "activity_replaced_count": replaced,
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,
@@ -609,6 +622,11 @@ class CustsegRun(models.Model):
             },
         )
         return self.env.cr.rowcount
+
+    def _phase_activities(self):
+        """Follow-ups for the customers who entered a segment, and reminders,
+        read from the temp table of this run (see custseg.followup)."""
+        return self.env["custseg.followup"]._schedule_followups(self)
 
     def _write_lines(self):
         """The segment distribution of this run, one line per segment."""
