@@ -4,3 +4,4 @@ from . import test_security
 from . import test_ui_tours
 from . import test_followups
 from . import test_benchmark_builder
+from . import test_i18n

@@ -90,3 +90,33 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         self.assertEqual(html.count("o_custseg_grid_current"), 1)
         self.assertIn('rowspan="2" colspan="2"', html)
         self.assertEqual(loyal.customer_count, 4)
+
+    def test_salesperson_marks_followup_done(self):
+        """The run scheduled follow-ups for the salesperson's customers who
+        entered a segment with follow-ups; one is marked done from the queue."""
+        followups = self.env["mail.activity"].search(
+            [("custseg_segment_id", "!=", False), ("user_id", "=", self.salesman.id)]
+        )
+        customer = self.grid_customers[5, 1]
+        welcome = followups.filtered(lambda act: act.custseg_partner_id == customer)
+        self.assertEqual(len(welcome), 1)
+        self.assertEqual(welcome.custseg_segment_id, self.segments["new"])
+        self.assertGreater(len(followups), 1)
+        self.assertFalse(customer.segment_followup_done_date)
+        messages = customer.message_ids
+
+        self.start_tour(
+            "/odoo", "custseg_followup_done_tour", login=self.salesman.login
+        )
+
+        self.env.invalidate_all()
+        self.assertFalse(welcome.exists().filtered("active"))
+        self.assertEqual(
+            customer.segment_followup_done_date, fields.Date.context_today(customer)
+        )
+        # Done like any activity: its feedback is in the customer's chatter.
+        done = customer.message_ids - messages
+        self.assertTrue(done.filtered(lambda message: message.mail_activity_type_id))
+        # The salesperson's other follow-ups are still open, the segment too.
+        self.assertEqual((followups - welcome).filtered("active"), followups - welcome)
+        self.assertEqual(customer.customer_segment_id, self.segments["new"])

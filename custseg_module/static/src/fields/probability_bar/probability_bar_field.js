@@ -31,7 +31,7 @@ export class ProbabilityBarField extends Component {
         if (this.value > HIGH_PROBABILITY) {
             return "bg-success";
         }
-        return this.value >= LOW_PROBABILITY ? "bg-warning" : "bg-danger";
+        return this.value >= LOW_PROBABILITY ? "bg-warning" : "bg-primary";
     }
 }
 
