@@ -6,7 +6,7 @@ from odoo.tools.sql import index_exists
 # The run's aggregate (custseg.run._phase_aggregate) reads only these rows and
 # columns: an index-only scan in (partner, date) order feeds a streaming
 # GroupAggregate, instead of a sequential scan of the whole, wide account_move
-# and a hash aggregate that spills to disk. Measured in benchmarks/PERFORMANCE.md.
+# and a hash aggregate that spills to disk. Measured in README.md, Performance.
 CUSTOMER_MOVES_INDEX = "custseg_account_move_customer_day_idx"
 
 

@@ -572,7 +572,7 @@ class CustsegRun(models.Model):
         Column by column, each distinct value formatted once: a result holds
         few distinct values except in its key and amounts, and pandas'
         ``to_csv`` formats every cell of mixed columns one by one (about 3x
-        slower at 1M customers; benchmarks/PERFORMANCE.md).
+        slower at 1M customers; README.md, Performance).
         """
         columns = []
         for name in frame.columns:
