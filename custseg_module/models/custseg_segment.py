@@ -255,9 +255,10 @@ class CustsegSegment(models.Model):
         return int(self.env["ir.config_parameter"].sudo().get_param("custseg.bins", 5))
 
     @api.model
-    def _rule_grid(self):
-        """The active rule segments as the engine's grid: code -> (r, r, f, f)."""
-        rules = self.search([("kind", "=", "rule")])
+    def _rule_grid(self, excluded_ids=()):
+        """The active rule segments (but the excluded ones) as the engine's
+        grid: code -> (r, r, f, f)."""
+        rules = self.search([("kind", "=", "rule"), ("id", "not in", excluded_ids)])
         return {
             segment.code: (
                 segment.r_score_min,
@@ -273,9 +274,9 @@ class CustsegSegment(models.Model):
         return self.search([("kind", "=", "prospect")], limit=1)
 
     @api.model
-    def _check_grid_for_bins(self, bins):
+    def _check_grid_for_bins(self, bins, excluded_ids=()):
         """Raise a ValidationError naming missing or doubled R×F cells."""
-        problems = grid_problems(self._rule_grid(), bins)
+        problems = grid_problems(self._rule_grid(excluded_ids), bins)
         if problems:
             raise ValidationError(
                 self.env._(
@@ -297,9 +298,10 @@ class CustsegSegment(models.Model):
         self._check_complete_grid()
 
     @api.model
-    def _check_complete_grid(self):
-        self._check_grid_for_bins(self._score_bins())
-        if self.search_count([("kind", "=", "prospect")]) != 1:
+    def _check_complete_grid(self, excluded_ids=()):
+        self._check_grid_for_bins(self._score_bins(), excluded_ids)
+        prospects = [("kind", "=", "prospect"), ("id", "not in", excluded_ids)]
+        if self.search_count(prospects) != 1:
             raise ValidationError(
                 self.env._("Exactly one active segment must be the prospect segment.")
             )
@@ -364,27 +366,7 @@ class CustsegSegment(models.Model):
     def _unlink_except_valid_grid(self):
         """unlink() runs no constraint: refuse to leave cells without a segment
         or the customers without a prospect segment."""
-        remaining = self.search([("id", "not in", self.ids)])
-        rules = remaining.filtered(lambda segment: segment.kind == "rule")
-        grid = {
-            s.code: (s.r_score_min, s.r_score_max, s.f_score_min, s.f_score_max)
-            for s in rules
-        }
-        bins = self._score_bins()
-        problems = grid_problems(grid, bins)
-        if problems:
-            raise ValidationError(
-                self.env._(
-                    "The active segments must cover every recency × frequency "
-                    "cell exactly once (%(bins)s × %(bins)s scores): %(problems)s",
-                    bins=bins,
-                    problems="; ".join(problems),
-                )
-            )
-        if len(remaining.filtered(lambda segment: segment.kind == "prospect")) != 1:
-            raise ValidationError(
-                self.env._("Exactly one active segment must be the prospect segment.")
-            )
+        self._check_complete_grid(excluded_ids=self.ids)
 
     def action_open_customers(self):
         self.ensure_one()
