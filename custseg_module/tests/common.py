@@ -106,6 +106,23 @@ class CustsegFixtures:
         return moves
 
     @classmethod
+    def _foreign_company(cls, name):
+        """A company with a chart of accounts and a currency other than ours."""
+        currency = cls.env["res.currency"].search(
+            [("id", "!=", cls.currency.id), ("active", "in", [True, False])], limit=1
+        )
+        currency.active = True
+        company = cls.env["res.company"].create(
+            {"name": name, "currency_id": currency.id}
+        )
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=company, install_demo=False
+        )
+        # Loading the chart sets the template's currency; keep the foreign one.
+        company.currency_id = currency
+        return company, currency
+
+    @classmethod
     def _days_ago(cls, days):
         return AS_OF - timedelta(days=days)
 

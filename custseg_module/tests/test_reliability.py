@@ -696,25 +696,15 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         self.assertTrue(segment.exists())
 
     # ---------------------------------------------------------------- currency
-    def _foreign_company(self):
-        currency = self.env["res.currency"].search(
-            [("id", "!=", self.currency.id), ("active", "in", [True, False])], limit=1
-        )
-        currency.active = True
-        company = self.env["res.company"].create(
-            {"name": "Segmentation Rateless Subsidiary", "currency_id": currency.id}
-        )
-        self.env["account.chart.template"].try_loading(
-            "generic_coa", company=company, install_demo=False
-        )
-        company.currency_id = currency
+    def _rateless_company(self):
+        company, currency = self._foreign_company("Segmentation Rateless Subsidiary")
         self.env["res.currency.rate"].search(
             [("currency_id", "=", currency.id)]
         ).unlink()
         return company, currency
 
     def test_invoice_in_a_currency_without_rate(self):
-        company, currency = self._foreign_company()
+        company, currency = self._rateless_company()
         buyer = self._customer("Cross-border Buyer")
         self._invoices([(buyer, self._days_ago(10), 100.0)])
         self._run()
@@ -748,7 +738,7 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         self.assertEqual(self._run().changed_count, 0)
 
     def test_branch_uses_the_rates_of_its_root_company(self):
-        company, currency = self._foreign_company()
+        company, currency = self._rateless_company()
         self.env["res.currency.rate"].create(
             {
                 "currency_id": currency.id,

@@ -234,18 +234,9 @@ class TestCommercialPartnerAndAmounts(CustsegCommon):
         self.assertFalse(prospect.value_tier)
 
     def test_other_company_invoices_are_converted(self):
-        foreign_currency = self.env["res.currency"].search(
-            [("id", "!=", self.currency.id), ("active", "in", [True, False])], limit=1
+        other_company, foreign_currency = self._foreign_company(
+            "Segmentation Subsidiary"
         )
-        foreign_currency.active = True
-        other_company = self.env["res.company"].create(
-            {"name": "Segmentation Subsidiary", "currency_id": foreign_currency.id}
-        )
-        self.env["account.chart.template"].try_loading(
-            "generic_coa", company=other_company, install_demo=False
-        )
-        # Loading the chart sets the template's currency; keep the foreign one.
-        other_company.currency_id = foreign_currency
         # 1 unit of our currency buys 2 units of theirs.
         self.env["res.currency.rate"].create(
             {
