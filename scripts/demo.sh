@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo command (make demo): (re)create database custseg_demo with Odoo's demo
-# data and the module's demo customers and invoices, run one segmentation, then
-# serve Odoo on http://localhost:8069 (admin / admin).
+# data and the module's demo customers and invoices, run the segmentation (a
+# baseline a month ago, then today), then serve Odoo on http://localhost:8069
+# (admin / admin).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -22,12 +23,21 @@ drop_database "$DB"
 odoo_bin -d "$DB" -i custseg_module --stop-after-init --log-level=warn \
     --max-cron-threads=0 --http-port="$PORT"
 
-echo "== Running one segmentation"
+echo "== Running the segmentation: a baseline a month ago, then today"
 odoo_bin shell -d "$DB" --log-level=warn --no-http <<'PY'
-run = env["custseg.run"].run_segmentation()
-env.cr.commit()
-print(f"Segmentation run {run.id}: {run.partner_count} customers, "
-      f"{run.changed_count} changed, {run.duration:.1f} s")
+from datetime import timedelta
+
+from odoo import fields
+
+today = fields.Date.context_today(env.user)
+# The first run classifies everyone (no transition, no follow-up); the run of
+# today then logs the month's transitions and schedules their follow-ups.
+for as_of in (today - timedelta(days=30), today):
+    run = env["custseg.run"].run_segmentation(as_of=as_of)
+    env.cr.commit()
+    print(f"Segmentation run {run.id} as of {as_of}: {run.partner_count} customers, "
+          f"{run.changed_count} changed, {run.history_count} transitions, "
+          f"{run.activity_created_count} follow-ups, {run.duration:.1f} s")
 for line in run.line_ids:
     print(f"  {line.segment_id.name:<22} {line.customer_count:>4}")
 PY

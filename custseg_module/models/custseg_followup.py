@@ -90,6 +90,10 @@ class CustsegFollowup(models.AbstractModel):
         settings = self.env["res.config.settings"]
         if not settings._custseg_flag("custseg.followups_enabled", True):
             return 0, 0
+        if run.baseline and not settings._custseg_flag(
+            "custseg.followups_on_baseline", False
+        ):
+            return 0, 0
         include_locked = settings._custseg_flag("custseg.followup_locked", False)
         self._flush_followup_data()
         # A locked customer "entered" its segment when it was set after its last

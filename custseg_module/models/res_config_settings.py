@@ -140,6 +140,15 @@ class ResConfigSettings(models.TransientModel):
         default=False,
         help="Schedule follow-ups for customers whose segment was set by hand.",
     )
+    custseg_followups_on_baseline = fields.Boolean(
+        string="Follow-ups on the First Run",
+        config_parameter="custseg.followups_on_baseline",
+        default=False,
+        help="The first run classifies every customer at once. Off: it schedules "
+        "no follow-up, and later runs schedule them for the customers who enter "
+        "a segment. On a large database, on would give every salesperson "
+        "thousands of activities in one night.",
+    )
 
     @api.model
     def get_values(self):

@@ -8,8 +8,12 @@ Plain stored fields, never computed from invoices: installing the module on a
 database with a million partners only adds empty columns.
 """
 
+import operator
+from datetime import timedelta
+
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 
 from .custseg_run import WRITTEN_FIELDS
 
@@ -29,6 +33,15 @@ LIFECYCLE_STAGES = [
     ("churned", "Churned"),
     ("reactivated", "Reactivated"),
 ]
+# Recency operator: (the last purchase date's operator, the comparison itself).
+RECENCY_OPERATORS = {
+    "<": (">", operator.lt),
+    "<=": (">=", operator.le),
+    ">": ("<", operator.gt),
+    ">=": ("<=", operator.ge),
+    "=": ("=", operator.eq),
+    "!=": ("!=", operator.ne),
+}
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
 # Fields a manager may set by hand; everything else only a run writes.
 MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
@@ -67,8 +80,14 @@ class ResPartner(models.Model):
     )
     value_tier = fields.Selection(VALUE_TIERS, copy=False)
     lifecycle_stage = fields.Selection(LIFECYCLE_STAGES, copy=False)
+    # Not stored: a stored day count would change on every customer every day
+    # and make each daily run rewrite them all (README, Performance).
     rfm_recency_days = fields.Integer(
-        string="Recency (days)", copy=False, help="Days since the last purchase."
+        string="Recency (days)",
+        compute="_compute_rfm_recency_days",
+        search="_search_rfm_recency_days",
+        help="Days from the last purchase to the as-of date of the latest "
+        "segmentation run, the date the R score was computed at.",
     )
     rfm_frequency = fields.Integer(
         string="Frequency",
@@ -131,6 +150,51 @@ class ResPartner(models.Model):
     @api.model
     def _commercial_fields(self):
         return super()._commercial_fields() + WRITTEN_FIELDS + ["segment_locked"]
+
+    @api.model
+    def _custseg_recency_date(self):
+        """The as-of date of the latest completed run, or None."""
+        # sudo: runs are readable by segmentation users only; the date is not
+        # secret and recency is shown to whoever reads the partner.
+        run = self.env["custseg.run"].sudo().search([("state", "=", "done")], limit=1)
+        return run.as_of or None
+
+    @api.depends("last_purchase_date")
+    def _compute_rfm_recency_days(self):
+        as_of = self._custseg_recency_date()
+        for partner in self:
+            last = partner.last_purchase_date
+            partner.rfm_recency_days = (as_of - last).days if as_of and last else 0
+
+    def _search_rfm_recency_days(self, operator, value):
+        """Recency compares the other way round as the last purchase date;
+        customers without purchases have a recency of 0."""
+        if operator not in RECENCY_OPERATORS or isinstance(value, bool):
+            raise UserError(
+                self.env._(
+                    "Recency can only be compared with a number of days, not "
+                    "with %(operator)s %(value)s.",
+                    operator=operator,
+                    value=value,
+                )
+            )
+        days = int(value)
+        zero_matches = RECENCY_OPERATORS[operator][1](0, days)
+        as_of = self._custseg_recency_date()
+        if not as_of:
+            return expression.TRUE_DOMAIN if zero_matches else expression.FALSE_DOMAIN
+        with_purchase = [
+            "&",
+            ("last_purchase_date", "!=", False),
+            (
+                "last_purchase_date",
+                RECENCY_OPERATORS[operator][0],
+                as_of - timedelta(days=days),
+            ),
+        ]
+        if zero_matches:
+            return ["|", ("last_purchase_date", "=", False), *with_purchase]
+        return with_purchase
 
     @api.model
     def _read_group_customer_segment_ids(self, segments, domain):

@@ -42,6 +42,14 @@ class FollowupAssertions:
         self.assertEqual(self.env.cr.fetchall(), [])
 
     @classmethod
+    def _followups_on_baseline(cls):
+        """These tests schedule from the first run, as a small database may
+        choose to; TestBaselineRun checks the default, which does not."""
+        cls.env["ir.config_parameter"].set_param(
+            "custseg.followups_on_baseline", "True"
+        )
+
+    @classmethod
     def _enable_followups_everywhere(cls):
         """Follow-ups on every rule segment, so that any move lands in one."""
         rules = cls.env["custseg.segment"].search([("kind", "=", "rule")])
@@ -67,6 +75,7 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         cls.env["ir.config_parameter"].set_param(
             "custseg.followup_user_id", str(cls.default_user.id)
         )
+        cls._followups_on_baseline()
         partners = cls.env["res.partner"].concat(*cls.grid_customers.values())
         partners.user_id = cls.salesman
         # R2 F4 (At Risk) has no salesperson: the At Risk owner gets it.
@@ -493,6 +502,55 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestBaselineRun(FollowupAssertions, CustsegGridCommon):
+    """The default: the first run classifies, later runs follow up."""
+
+    def test_first_run_schedules_nothing_later_runs_follow_entries(self):
+        first = self._run()
+        self.assertTrue(first.baseline)
+        self.assertEqual(first.activity_created_count, 0)
+        self.assertEqual(first.history_count, 0)
+        self.assertFalse(self._followups())
+        self.assertFalse(self.env["custseg.partner.history"].search([]))
+        segments_before = {
+            key: partner.customer_segment_id
+            for key, partner in self.grid_customers.items()
+        }
+
+        # The lost customer buys again, and a month passes: some customers
+        # move, and exactly those entering a segment with follow-ups get one.
+        lost = self.grid_customers[1, 1]
+        self._invoices([(lost, AS_OF, 100.0)])
+        second = self._run(as_of=AS_OF + timedelta(days=30))
+        self.assertFalse(second.baseline)
+        moved = {
+            partner
+            for key, partner in self.grid_customers.items()
+            if partner.customer_segment_id != segments_before[key]
+        }
+        self.assertIn(lost, moved)
+        history = self.env["custseg.partner.history"].search(
+            [("run_id", "=", second.id)]
+        )
+        self.assertLessEqual(moved, set(history.partner_id))
+        self.assertEqual(second.history_count, len(history))
+        expected = {
+            partner for partner in moved if partner.customer_segment_id.followup_enabled
+        }
+        self.assertTrue(expected)
+        followups = self._followups()
+        self.assertEqual(set(followups.custseg_partner_id), expected)
+        self.assertEqual(set(followups.custseg_run_id), {second})
+        self.assertEqual(second.activity_created_count, len(expected))
+        self._assert_never_two_open()
+
+    def test_failed_run_is_no_baseline(self):
+        self.env["custseg.run"].create({"as_of": AS_OF, "state": "failed"})
+        self.assertTrue(self._run().baseline)
+        self.assertFalse(self._run().baseline)
+
+
+@tagged("post_install", "-at_install")
 class TestFollowupScale(FollowupAssertions, CustsegCommon):
     """A run over 2,000 customers that all enter a segment with follow-ups.
 
@@ -516,6 +574,7 @@ class TestFollowupScale(FollowupAssertions, CustsegCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls._enable_followups_everywhere()
+        cls._followups_on_baseline()
         salespeople = [cls.salesman, cls.manager] + [
             new_test_user(
                 cls.env,

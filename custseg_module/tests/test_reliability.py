@@ -762,6 +762,8 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         keep = self._customer("Duplicate Ltd", email="dup@example.com")
         drop = self._customer("Duplicate Limited", email="dup@example.com")
         other = self._customer("Other Buyer")
+        # Prospects in the baseline; buyers, with transitions, in the next run.
+        self._run()
         self._invoices(
             [
                 (keep, self._days_ago(100), 200.0),
@@ -820,6 +822,7 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
 
     def test_company_without_invoices(self):
         buyer = self._customer("Buyer Elsewhere")
+        self._run()  # the baseline: a prospect
         self._invoices([(buyer, self._days_ago(3), 100.0)])
         empty = self.env["res.company"].create(
             {"name": "Segmentation Empty Company", "currency_id": self.currency.id}

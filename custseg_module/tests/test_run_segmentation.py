@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -81,11 +82,59 @@ class TestRunSegmentation(CustsegGridCommon):
         self.assertEqual({p.id: p.write_date for p in partners}, write_dates)
         self.assertEqual(partners.segmentation_run_id, first)
 
+    def test_recency_counts_from_the_latest_run_and_is_searchable(self):
+        Partner = self.env["res.partner"]
+        customers = Partner.concat(*self.grid_customers.values())
+        prospect = self._customer("Recency Prospect")
+        everyone = customers | prospect
+        # Before any run nobody has a recency.
+        self.assertEqual(set(everyone.mapped("rfm_recency_days")), {0})
+        self.assertEqual(
+            Partner.search([("id", "in", everyone.ids), ("rfm_recency_days", "=", 0)]),
+            everyone,
+        )
+        self.assertFalse(
+            Partner.search([("id", "in", everyone.ids), ("rfm_recency_days", ">", 0)])
+        )
+        self._run()
+        self.assertEqual(prospect.rfm_recency_days, 0)
+        for days in (0, 10, 40, 100, 400):
+            for operator, compare in (
+                ("<", int.__lt__),
+                ("<=", int.__le__),
+                (">", int.__gt__),
+                (">=", int.__ge__),
+                ("=", int.__eq__),
+                ("!=", int.__ne__),
+            ):
+                with self.subTest(operator=operator, days=days):
+                    found = Partner.search(
+                        [
+                            ("id", "in", everyone.ids),
+                            ("rfm_recency_days", operator, days),
+                        ]
+                    )
+                    self.assertEqual(
+                        found,
+                        everyone.filtered(
+                            lambda p, o=compare, d=days: o(p.rfm_recency_days, d)
+                        ),
+                    )
+        # A day later every buyer is a day further from its last purchase.
+        next_day = self._run(as_of=AS_OF + timedelta(days=1))
+        self.assertEqual(next_day.state, "done")
+        for (r_score, _f_score), partner in self.grid_customers.items():
+            self.assertEqual(partner.rfm_recency_days, self.RECENCY[r_score] + 1)
+        self.assertEqual(prospect.rfm_recency_days, 0)
+        with self.assertRaises(UserError):
+            Partner.search([("rfm_recency_days", "in", [1, 2])])
+
     def test_history_records_only_transitions(self):
         first = self._run()
         History = self.env["custseg.partner.history"]
-        self.assertEqual(History.search_count([("run_id", "=", first.id)]), 25)
-        self.assertFalse(History.search([("run_id", "=", first.id)]).old_segment_id)
+        # A first segment is no transition.
+        self.assertTrue(first.baseline)
+        self.assertEqual(History.search_count([("run_id", "=", first.id)]), 0)
         # The lost customer buys again today: only it changes.
         lost = self.grid_customers[1, 1]
         self._invoices([(lost, AS_OF, 100.0)])

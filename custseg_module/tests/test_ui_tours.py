@@ -32,6 +32,10 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         # One customer in every cell of the R × F grid, so every rule segment
         # has customers; the salesperson sells to all of them.
         cls._setup_grid_customers(user_id=cls.salesman.id)
+        # The follow-up tour works the queue this first run fills.
+        cls.env["ir.config_parameter"].set_param(
+            "custseg.followups_on_baseline", "True"
+        )
         cls.first_run = cls.env["custseg.run"].run_segmentation(as_of=AS_OF)
         cls.env.invalidate_all()
 
