@@ -186,7 +186,7 @@ def naive_segmentation(env, as_of, bins=5):
         if partner.id not in figures:
             partner.write({"customer_segment_id": prospect.id, "rfm_r_score": 0})
             continue
-        recency, frequency, monetary = figures[partner.id]
+        _recency, frequency, monetary = figures[partner.id]
         r, f, m = r_scores[partner.id], f_scores[partner.id], m_scores[partner.id]
         code = next(
             code
@@ -197,7 +197,6 @@ def naive_segmentation(env, as_of, bins=5):
             {
                 "customer_segment_id": by_code[code].id,
                 "segment_locked": False,
-                "rfm_recency_days": recency,
                 "rfm_frequency": frequency,
                 "rfm_monetary": monetary,
                 "rfm_r_score": r,
