@@ -56,6 +56,46 @@ WRITTEN_FIELDS = [
     "segmentation_run_id",
 ]
 
+# One row of the aggregate in COPY's binary format: a field count, then each
+# field's byte length and big-endian value. None can be NULL.
+AGGREGATE_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("partner_id_size", ">i4"),
+        ("partner_id", ">i4"),
+        ("day_size", ">i4"),
+        ("day", ">i4"),
+        ("amount_size", ">i4"),
+        ("amount", ">f8"),
+    ]
+)
+COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def read_copy_binary(data, row_dtype):
+    """The rows of a ``COPY … TO STDOUT (FORMAT binary)`` output whose rows
+    all have the fixed layout ``row_dtype`` (no NULL, no variable-width
+    column), as a numpy structured array. Raises ValueError otherwise."""
+    data = memoryview(data)
+    if bytes(data[:11]) != COPY_BINARY_SIGNATURE or len(data) < 21:
+        raise ValueError("not a PostgreSQL binary COPY stream")
+    extension = int.from_bytes(data[15:19], "big")
+    body = data[19 + extension : len(data) - 2]  # the trailer is int16 -1
+    if bytes(data[len(data) - 2 :]) != b"\xff\xff" or len(body) % row_dtype.itemsize:
+        raise ValueError("binary COPY stream with rows of an unexpected size")
+    rows = np.frombuffer(body, dtype=row_dtype)
+    sizes = [name for name in row_dtype.names if name.endswith("_size")]
+    expected_fields = len(sizes)
+    if len(rows) and (
+        (rows["fields"] != expected_fields).any()
+        or any(
+            (rows[size] != row_dtype[size[: -len("_size")]].itemsize).any()
+            for size in sizes
+        )
+    ):
+        raise ValueError("binary COPY stream with NULL or variable-width values")
+    return rows
+
 
 def _figures_of(alias):
     """``alias.col, …`` for every partner figure, for row comparisons."""
@@ -339,7 +379,7 @@ class CustsegRun(models.Model):
             -- kinds may get two rows for one day: the engine sums them.
             SELECT m.commercial_partner_id AS partner_id,
                    m.invoice_date - DATE '1970-01-01' AS day,
-                   SUM(m.amount_untaxed_signed) AS amount
+                   COALESCE(SUM(m.amount_untaxed_signed), 0)::float8 AS amount
               FROM account_move m
               JOIN res_partner cp ON cp.id = m.commercial_partner_id AND cp.active
              WHERE m.state = 'posted'
@@ -350,7 +390,8 @@ class CustsegRun(models.Model):
             UNION ALL
             SELECT m.commercial_partner_id AS partner_id,
                    m.invoice_date - DATE '1970-01-01' AS day,
-                   SUM(m.amount_untaxed_signed / COALESCE(cr.rate, 1.0)) AS amount
+                   COALESCE(SUM(m.amount_untaxed_signed / COALESCE(cr.rate, 1.0)), 0)
+                       ::float8 AS amount
               FROM account_move m
               JOIN res_partner cp ON cp.id = m.commercial_partner_id AND cp.active
               JOIN res_company c ON c.id = m.company_id
@@ -373,21 +414,25 @@ class CustsegRun(models.Model):
                 .ids,
             },
         )
-        buffer = io.StringIO()
+        buffer = io.BytesIO()
         # JIT compiling this streaming aggregate costs more than it saves
         # (about 1 s of 6.6 s at 10M invoices).
         previous_jit = self._set_local_setting("jit", "off")
+        # Binary: fixed-width rows numpy reads in one go, where text needed
+        # PostgreSQL to print and pandas to parse 8.5M rows at 1M customers.
         self.env.cr.copy_expert(
-            b"COPY (" + query + b") TO STDOUT WITH (FORMAT csv)", buffer
+            b"COPY (" + query + b") TO STDOUT WITH (FORMAT binary)", buffer
         )
         self._set_local_setting("jit", previous_jit)
-        buffer.seek(0)
-        transactions = pd.read_csv(
-            buffer,
-            names=["partner_id", "day", "amount"],
-            dtype={"partner_id": "int64", "day": "int64", "amount": "float64"},
+        rows = read_copy_binary(buffer.getbuffer(), AGGREGATE_ROW)
+        del buffer
+        transactions = pd.DataFrame(
+            {
+                "partner_id": rows["partner_id"].astype(np.int64),
+                "date": pd.to_datetime(rows["day"].astype(np.int64), unit="D"),
+                "amount": rows["amount"].astype(np.float64),
+            }
         )
-        transactions["date"] = pd.to_datetime(transactions.pop("day"), unit="D")
 
         # Customers without invoices become prospects; partners segmented before
         # are included so that a lapsed, cancelled or merged history is reset.

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import io
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -128,6 +129,35 @@ class TestRunSegmentation(CustsegGridCommon):
         self.assertEqual(prospect.rfm_recency_days, 0)
         with self.assertRaises(UserError):
             Partner.search([("rfm_recency_days", "in", [1, 2])])
+
+    def test_binary_copy_reader_is_exact_and_refuses_what_it_cannot_read(self):
+        def copy(query):
+            buffer = io.BytesIO()
+            self.env.cr.copy_expert(
+                "COPY (" + query + ") TO STDOUT WITH (FORMAT binary)", buffer
+            )
+            return buffer.getvalue()
+
+        data = copy(
+            "SELECT * FROM (VALUES (7, 20000, 0.1::float8), "
+            "(2147483647, -3, -1e300::float8)) v"
+        )
+        rows = custseg_run.read_copy_binary(data, custseg_run.AGGREGATE_ROW)
+        self.assertEqual(rows["partner_id"].tolist(), [7, 2147483647])
+        self.assertEqual(rows["day"].tolist(), [20000, -3])
+        self.assertEqual(rows["amount"].tolist(), [0.1, -1e300])
+        empty = copy("SELECT 1, 1, 1.0::float8 WHERE false")
+        self.assertEqual(
+            len(custseg_run.read_copy_binary(empty, custseg_run.AGGREGATE_ROW)), 0
+        )
+        for bad in (
+            copy("SELECT 1, 1, NULL::float8"),
+            copy("SELECT 1::bigint, 1, 1.0::float8"),
+            copy("SELECT 1, 1, 1.0::float8")[:-3],
+            b"1,1,1.0\n",
+        ):
+            with self.assertRaises(ValueError):
+                custseg_run.read_copy_binary(bad, custseg_run.AGGREGATE_ROW)
 
     def test_history_records_only_transitions(self):
         first = self._run()
