@@ -37,6 +37,7 @@
         ],
         "web.assets_tests": ["custseg_module/static/tests/tours/**/*"],
     },
+    "uninstall_hook": "uninstall_hook",
     "application": True,
     "installable": True,
 }

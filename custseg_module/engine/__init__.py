@@ -4,7 +4,8 @@ Public API::
 
     from custseg_module.engine import (
         SegmentationConfig, segment_customers, evaluate_segmentation,
-        DEFAULT_SEGMENT_GRID, SEGMENT_CODES, grid_problems, validate_grid,
+        DEFAULT_SEGMENT_GRID, SEGMENT_CODES, grid_problems, rescale_grid,
+        validate_grid,
     )
     result = segment_customers(transactions, as_of, config=None,
                                previous=None, partners=None)
@@ -25,6 +26,7 @@ from .config import (
     SEGMENT_CODES,
     SegmentationConfig,
     grid_problems,
+    rescale_grid,
     validate_grid,
 )
 from .quality import evaluate_segmentation
@@ -37,6 +39,7 @@ __all__ = [
     "SegmentationConfig",
     "evaluate_segmentation",
     "grid_problems",
+    "rescale_grid",
     "segment_customers",
     "validate_grid",
 ]

@@ -106,6 +106,39 @@ def validate_grid(grid: Mapping[str, tuple[int, ...]], bins: int) -> None:
         raise ValueError("segment_grid: " + "; ".join(problems))
 
 
+def rescale_grid(
+    grid: Mapping[str, tuple[int, ...]], old_bins: int, new_bins: int
+) -> tuple[dict[str, tuple[int, int, int, int]], list[str]]:
+    """``grid`` for ``old_bins`` scores moved onto ``new_bins`` scores.
+
+    Each boundary between scores ``b`` and ``b + 1`` moves to the nearest
+    boundary of the new scale, in proportion, so a grid that covered every
+    cell exactly once still does. Returns ``(new_grid, vanished)``: with
+    fewer bins a segment can shrink to no cell; it is left out of
+    ``new_grid`` and named in ``vanished``. Raises ``ValueError`` for bins
+    below 2 or a grid that is not valid for ``old_bins``.
+    """
+    for name, value in (("old_bins", old_bins), ("new_bins", new_bins)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValueError(f"{name}: must be an integer >= 2, got {value!r}")
+    validate_grid(grid, old_bins)
+
+    def boundary(b: int) -> int:
+        # Round half up, in integers: no float rounding surprise at .5.
+        return (2 * b * new_bins + old_bins) // (2 * old_bins)
+
+    new_grid: dict[str, tuple[int, int, int, int]] = {}
+    vanished: list[str] = []
+    for code, (r_min, r_max, f_min, f_max) in grid.items():
+        r_lo, r_hi = boundary(r_min - 1) + 1, boundary(r_max)
+        f_lo, f_hi = boundary(f_min - 1) + 1, boundary(f_max)
+        if r_lo > r_hi or f_lo > f_hi:
+            vanished.append(code)
+        else:
+            new_grid[code] = (r_lo, r_hi, f_lo, f_hi)
+    return new_grid, vanished
+
+
 def _default_grid() -> Mapping[str, tuple[int, int, int, int]]:
     return MappingProxyType(dict(DEFAULT_SEGMENT_GRID))
 

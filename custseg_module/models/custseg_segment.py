@@ -4,9 +4,13 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..engine import grid_problems
+from ..engine import grid_problems, rescale_grid
+from .res_partner import _ServerMarker
 
 PROSPECT_CODE = "prospect"
+# Segments written one by one while the grid moves to another number of
+# bins: checked once all are written (see _apply_score_bins).
+REGRID_CONTEXT = _ServerMarker("regrid")
 
 
 class CustsegSegment(models.Model):
@@ -258,7 +262,14 @@ class CustsegSegment(models.Model):
     def _rule_grid(self, excluded_ids=()):
         """The active rule segments (but the excluded ones) as the engine's
         grid: code -> (r, r, f, f)."""
-        rules = self.search([("kind", "=", "rule"), ("id", "not in", excluded_ids)])
+        # Explicitly active: Settings run with active_test off.
+        rules = self.search(
+            [
+                ("kind", "=", "rule"),
+                ("active", "=", True),
+                ("id", "not in", excluded_ids),
+            ]
+        )
         return {
             segment.code: (
                 segment.r_score_min,
@@ -271,7 +282,48 @@ class CustsegSegment(models.Model):
 
     @api.model
     def _prospect_segment(self):
-        return self.search([("kind", "=", "prospect")], limit=1)
+        return self.search([("kind", "=", "prospect"), ("active", "=", True)], limit=1)
+
+    @api.model
+    def _rescaled_rule_grid(self, bins):
+        """The engine's grid of the active rule segments moved onto ``bins``
+        scores, and the codes of the segments left without a cell."""
+        try:
+            return rescale_grid(self._rule_grid(), self._score_bins(), bins)
+        except ValueError as error:
+            raise ValidationError(
+                self.env._(
+                    "Cannot use %(bins)s score bins: %(error)s", bins=bins, error=error
+                )
+            ) from error
+
+    @api.model
+    def _apply_score_bins(self, bins):
+        """Store ``bins`` as the number of score bins and move every active
+        rule segment's score ranges onto it, in proportion; archive the
+        segments left without a cell (with fewer bins). Returns them."""
+        if bins == self._score_bins():
+            return self.browse()
+        grid, vanished = self._rescaled_rule_grid(bins)
+        regrid = self.with_context(custseg_regrid=REGRID_CONTEXT)
+        rules = regrid.search([("kind", "=", "rule"), ("active", "=", True)])
+        for segment in rules:
+            if segment.code in grid:
+                r_min, r_max, f_min, f_max = grid[segment.code]
+                segment.write(
+                    {
+                        "r_score_min": r_min,
+                        "r_score_max": r_max,
+                        "f_score_min": f_min,
+                        "f_score_max": f_max,
+                    }
+                )
+        archived = rules.filtered(lambda segment: segment.code in vanished)
+        archived.active = False
+        # sudo: a system parameter; only administrators save the settings.
+        self.env["ir.config_parameter"].sudo().set_param("custseg.bins", bins)
+        self._check_complete_grid()
+        return archived.with_env(self.env)
 
     @api.model
     def _check_grid_for_bins(self, bins, excluded_ids=()):
@@ -295,12 +347,18 @@ class CustsegSegment(models.Model):
         # they are all loaded (see data/custseg_segment_data.xml).
         if self.env.context.get("install_filename"):
             return
+        if self.env.context.get("custseg_regrid") is REGRID_CONTEXT:
+            return
         self._check_complete_grid()
 
     @api.model
     def _check_complete_grid(self, excluded_ids=()):
         self._check_grid_for_bins(self._score_bins(), excluded_ids)
-        prospects = [("kind", "=", "prospect"), ("id", "not in", excluded_ids)]
+        prospects = [
+            ("kind", "=", "prospect"),
+            ("active", "=", True),
+            ("id", "not in", excluded_ids),
+        ]
         if self.search_count(prospects) != 1:
             raise ValidationError(
                 self.env._("Exactly one active segment must be the prospect segment.")

@@ -57,7 +57,9 @@ class ResConfigSettings(models.TransientModel):
         string="Score Bins",
         config_parameter="custseg.bins",
         default=_default("bins"),
-        help="R, F and M scores run from 1 to this number (quantiles of ranks).",
+        help="R, F and M scores run from 1 to this number (quantiles of ranks). "
+        "Saving another number moves every segment's score ranges onto it, in "
+        "proportion; with fewer bins, a segment left without a cell is archived.",
     )
     custseg_tier_key_cut = fields.Float(
         string="Key Customers Share",
@@ -159,6 +161,7 @@ class ResConfigSettings(models.TransientModel):
 
     def set_values(self):
         self._custseg_check_values()
+        self.env["custseg.segment"]._apply_score_bins(self.custseg_bins)
         res = super().set_values()
         # sudo: as Odoo's own set_values does for config_parameter fields; only
         # administrators get here (execute() checks it).
@@ -191,7 +194,12 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model
     def _custseg_validate(self, lookback_days, **values):
-        grid = self.env["custseg.segment"]._rule_grid()
+        segments = self.env["custseg.segment"]
+        grid = segments._rule_grid()
+        bins = values.get("bins")
+        if isinstance(bins, int) and bins >= 2 and bins != segments._score_bins():
+            # Saving moves the segments onto the new bins (set_values).
+            grid, _vanished = segments._rescaled_rule_grid(bins)
         try:
             return SegmentationConfig(
                 lookback_days=lookback_days or None, segment_grid=grid, **values

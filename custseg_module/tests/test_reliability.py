@@ -22,6 +22,7 @@ from odoo.sql_db import db_connect
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 
+from ..engine import grid_problems
 from ..models import custseg_run
 from .common import AS_OF, CustsegCommon, CustsegGridCommon
 
@@ -625,16 +626,62 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         self.env["res.config.settings"].create({"custseg_churn_days": 400}).execute()
         self.assertEqual(params.get_param("custseg.churn_days"), "400")
 
-    def test_bins_that_do_not_fit_the_segments_are_refused(self):
+    def test_changing_the_bins_moves_the_segments_onto_them(self):
+        Segment = self.env["custseg.segment"]
         settings = self.env["res.config.settings"]
-        with self._refused(
-            ValidationError, r"champions: r_min, r_max, f_max outside 1\.\.4"
-        ):
-            settings.create({"custseg_bins": 4}).execute()
-        with self._refused(
-            ValidationError, r"segment_grid: missing cells R1F6, .*R6F6"
-        ):
-            settings.create({"custseg_bins": 6}).execute()
+        five = Segment._rule_grid()
+        buyers = [self._customer(f"Bins Buyer {i}") for i in range(12)]
+        purchases = [
+            (buyer, self._days_ago(7 * i + 1), 50.0 * (i + 1))
+            for i, buyer in enumerate(buyers)
+        ]
+        repeats = [
+            (buyer, self._days_ago(3 * i + 40), 20.0)
+            for i, buyer in enumerate(buyers[:6])
+        ]
+        self._invoices(purchases + repeats)
+
+        settings.create({"custseg_bins": 8}).execute()
+        self.assertEqual(Segment._score_bins(), 8)
+        eight = Segment._rule_grid()
+        self.assertEqual(grid_problems(eight, 8), [])
+        self.assertEqual(set(eight), set(five))
+        # R5 of 5 is R7-R8 of 8; F4-F5 of 5 is F6-F8 of 8.
+        self.assertEqual(five["champions"], (5, 5, 4, 5))
+        self.assertEqual(eight["champions"], (7, 8, 6, 8))
+        run = self._run()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(max(b.rfm_r_score for b in buyers), 8)
+
+        # Fewer bins: segments left without a cell are archived, the others
+        # still cover the grid, and customers of archived segments move.
+        settings.create({"custseg_bins": 3}).execute()
+        self.assertEqual(Segment._score_bins(), 3)
+        archived = Segment.with_context(active_test=False).search(
+            [("kind", "=", "rule"), ("active", "=", False)]
+        )
+        self.assertTrue(archived)
+        three = Segment._rule_grid()
+        self.assertEqual(grid_problems(three, 3), [])
+        self.assertEqual(set(three) | set(archived.mapped("code")), set(five))
+        run = self._run()
+        self.assertEqual(run.state, "done")
+        for buyer in buyers:
+            self.assertTrue(buyer.customer_segment_id.active, buyer.name)
+            self.assertIn(buyer.rfm_r_score, (1, 2, 3))
+        # The archived segments stay out of the grid the settings check.
+        settings.create({"custseg_bins": 3, "custseg_churn_days": 400}).execute()
+        self.assertEqual(
+            self.env["ir.config_parameter"].get_param("custseg.churn_days"), "400"
+        )
+
+    def test_bins_are_refused_when_no_grid_can_follow(self):
+        with self._refused(ValidationError, r"bins: must be >= 2"):
+            self.env["res.config.settings"].create({"custseg_bins": 1}).execute()
+        # A context key sent by a client does not skip the grid check.
+        champions = self.segments["champions"]
+        with self._refused(ValidationError, r"doubled cells R4F4 \(champions, loyal\)"):
+            champions.with_context(custseg_regrid=True).r_score_min = 4
         self.assertEqual(self.env["custseg.segment"]._score_bins(), 5)
 
     def test_unparsable_stored_setting_fails_the_run_clearly(self):

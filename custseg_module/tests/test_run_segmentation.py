@@ -7,8 +7,11 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+from odoo.tools.sql import index_exists
 
+from ..hooks import uninstall_hook
 from ..models import custseg_run
+from ..models.account_move import CUSTOMER_MOVES_INDEX
 from .common import AS_OF, CustsegCommon, CustsegGridCommon
 
 
@@ -158,6 +161,17 @@ class TestRunSegmentation(CustsegGridCommon):
         ):
             with self.assertRaises(ValueError):
                 custseg_run.read_copy_binary(bad, custseg_run.AGGREGATE_ROW)
+
+    def test_uninstall_drops_the_index_on_account_move_and_init_restores_it(self):
+        def index_present():
+            return index_exists(self.env.cr, CUSTOMER_MOVES_INDEX)
+
+        self.assertTrue(index_present())
+        uninstall_hook(self.env)
+        self.assertFalse(index_present())
+        uninstall_hook(self.env)  # nothing left to drop: no error
+        self.env["account.move"].init()
+        self.assertTrue(index_present())
 
     def test_history_records_only_transitions(self):
         first = self._run()

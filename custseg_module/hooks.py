@@ -1,0 +1,10 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tools import SQL
+
+from .models.account_move import CUSTOMER_MOVES_INDEX
+
+
+def uninstall_hook(env):
+    """Odoo drops the module's tables and columns on uninstall, not the index
+    it created on account's own table (models/account_move.py)."""
+    env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(CUSTOMER_MOVES_INDEX)))
