@@ -10,10 +10,23 @@ no customer ever has two open follow-ups from this module, and a launched plan
 is one follow-up of several steps.
 """
 
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 OPEN_FOLLOWUP_INDEX = "mail_activity_custseg_open_followup_uniq"
+# Stored fields only the module sets (as superuser: runs, the Best List's
+# button); read-only in the views, refused here for any other caller.
+FOLLOWUP_OWNED_FIELDS = frozenset(
+    {
+        "custseg_segment_id",
+        "custseg_run_id",
+        "custseg_partner_id",
+        "custseg_step",
+        "custseg_reason",
+        "custseg_purchase_probability",
+    }
+)
 
 
 class MailActivity(models.Model):
@@ -104,7 +117,13 @@ class MailActivity(models.Model):
             )
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._custseg_check_owned_fields(vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._custseg_check_owned_fields([vals])
         closing = self.browse()
         if "active" in vals and not vals["active"]:
             closing = self._custseg_open_followups()
@@ -117,6 +136,20 @@ class MailActivity(models.Model):
         if not self.env.context.get("custseg_followup_replace"):
             self._custseg_open_followups()._custseg_record_closed()
         return super().unlink()
+
+    def _custseg_check_owned_fields(self, vals_list):
+        if self.env.su:
+            return
+        touched = {name for vals in vals_list for name in vals}
+        touched &= FOLLOWUP_OWNED_FIELDS
+        if touched:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s are set by the segment follow-ups and cannot be "
+                    "set by hand.",
+                    fields=", ".join(sorted(touched)),
+                )
+            )
 
     def _custseg_open_followups(self):
         return self.filtered(lambda act: act.active and act.custseg_segment_id)

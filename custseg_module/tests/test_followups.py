@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
 from odoo import Command, fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
@@ -374,6 +374,34 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
                 ]
             )
         )
+
+    def test_salesperson_cannot_set_what_the_followups_own(self):
+        self._run()
+        partner = self.grid_customers[2, 3]
+        followup = self._followups(partner).with_user(self.salesman)
+        for field, value in (
+            ("custseg_segment_id", self.segments["lost"].id),
+            ("custseg_purchase_probability", 1.0),
+            ("custseg_partner_id", self.grid_customers[5, 5].id),
+            ("custseg_reason", "manual"),
+        ):
+            with self.subTest(field=field), self.assertRaises(AccessError):
+                followup.write({field: value})
+        with self.assertRaises(AccessError):
+            self.env["mail.activity"].with_user(self.salesman).create(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "res_id": partner.id,
+                    "activity_type_id": self.call.id,
+                    "user_id": self.salesman.id,
+                    "custseg_segment_id": self.segments["champions"].id,
+                    "custseg_partner_id": partner.id,
+                }
+            )
+        # Working the follow-up is still theirs: reschedule it.
+        followup.write({"date_deadline": AS_OF + timedelta(days=40)})
+        self.assertEqual(followup.date_deadline, AS_OF + timedelta(days=40))
+        self.assertEqual(followup.custseg_segment_id, self.segments["at_risk"])
 
     def test_best_list_and_schedule_followup_button(self):
         self._run()
