@@ -169,7 +169,11 @@ class ResPartner(models.Model):
     def _search_rfm_recency_days(self, operator, value):
         """Recency compares the other way round as the last purchase date;
         customers without purchases have a recency of 0."""
-        if operator not in RECENCY_OPERATORS or isinstance(value, bool):
+        try:
+            if operator not in RECENCY_OPERATORS or isinstance(value, bool):
+                raise ValueError(operator)
+            days = int(value)
+        except (TypeError, ValueError) as error:
             raise UserError(
                 self.env._(
                     "Recency can only be compared with a number of days, not "
@@ -177,8 +181,7 @@ class ResPartner(models.Model):
                     operator=operator,
                     value=value,
                 )
-            )
-        days = int(value)
+            ) from error
         zero_matches = RECENCY_OPERATORS[operator][1](0, days)
         as_of = self._custseg_recency_date()
         if not as_of:

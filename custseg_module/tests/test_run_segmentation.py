@@ -130,8 +130,12 @@ class TestRunSegmentation(CustsegGridCommon):
         for (r_score, _f_score), partner in self.grid_customers.items():
             self.assertEqual(partner.rfm_recency_days, self.RECENCY[r_score] + 1)
         self.assertEqual(prospect.rfm_recency_days, 0)
-        with self.assertRaises(UserError):
-            Partner.search([("rfm_recency_days", "in", [1, 2])])
+        for operator, value in (("in", [1, 2]), (">", "soon"), ("=", True)):
+            with (
+                self.subTest(operator=operator, value=value),
+                self.assertRaises(UserError),
+            ):
+                Partner.search([("rfm_recency_days", operator, value)])
 
     def test_binary_copy_reader_is_exact_and_refuses_what_it_cannot_read(self):
         def copy(query):
