@@ -33,8 +33,10 @@ GEOGRAPHY = {
     "US": ["CA", "NY", "TX", "WA", "IL"],
     "BE": [],
     "FR": [],
-    "DE": [],
-    "CN": ["SH", "BJ", "GD"],
+    "DE": ["DE-BY", "DE-BE", "DE-NW"],
+    # Odoo codes Chinese provinces by their abbreviation: Shanghai, Beijing,
+    # Guangdong.
+    "CN": ["沪", "京", "粤"],
 }
 PRODUCTS = [
     ("Espresso Machine", 890.0),

@@ -5,3 +5,4 @@ from . import test_ui_tours
 from . import test_followups
 from . import test_benchmark_builder
 from . import test_i18n
+from . import test_demo
