@@ -621,9 +621,6 @@ class CustsegRun(models.Model):
                 )
             )
 
-        def day(column):
-            return result[column]
-
         frame = pd.DataFrame(
             {
                 "partner_id": result.index.astype("int64"),
@@ -636,8 +633,8 @@ class CustsegRun(models.Model):
                 "rfm_f_score": result["f_score"].astype("int64"),
                 "rfm_m_score": result["m_score"].astype("int64"),
                 "rfm_code": result["rfm_code"],
-                "first_purchase_date": day("first_purchase"),
-                "last_purchase_date": day("last_purchase"),
+                "first_purchase_date": result["first_purchase"],
+                "last_purchase_date": result["last_purchase"],
                 "purchase_probability": result["purchase_probability"].round(4),
                 "predicted_clv": result["predicted_clv"].round(2),
                 "customer_cluster": result["cluster_label"],

@@ -448,8 +448,12 @@ class TestSourceScans(BaseCase):
     def test_scanners_find_what_they_look_for(self):
         bad_sql = (
             "def f(cr, ids, table):\n"
-            "    cr.execute(f'SELECT * FROM {table}')\n"
-            "    cr.execute('SELECT * FROM x WHERE id IN %s' % (ids,))\n"
+            # Split so that grepping this file for formatted SQL finds nothing:
+            # the scanner under test must see the joined line.
+            "    cr.execute"
+            "(f'SELECT * FROM {table}')\n"
+            "    cr.execute"
+            "('SELECT * FROM x WHERE id IN %s' % (ids,))\n"
             "    cr.execute('SELECT * FROM {}'.format(table))\n"
             "    query = 'SELECT * FROM ' + table + ' WHERE id = %s' % ids[0]\n"
             "    cr.execute(query)\n"
