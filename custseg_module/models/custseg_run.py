@@ -53,7 +53,6 @@ WRITTEN_FIELDS = [
     "customer_segment_id",
     *PARTNER_FIGURES,
     "segment_date",
-    "segmentation_run_id",
 ]
 
 # One row of the aggregate in COPY's binary format: a field count, then each
@@ -348,6 +347,10 @@ class CustsegRun(models.Model):
         and invoice date, untaxed, signed, in the run company's currency."""
         self.env.flush_all()
         self._check_rates()
+        companies = self.env["res.company"].with_context(active_test=False).search([])
+        same_currency = companies.filtered(
+            lambda company: company.currency_id == self.company_id.currency_id
+        )
         query = self.env.cr.mogrify(
             """
             WITH rate AS (
@@ -373,45 +376,48 @@ class CustsegRun(models.Model):
                   FROM rate r
                 WINDOW w AS (PARTITION BY r.currency_id ORDER BY r.name)
             )
-            -- Companies in the run currency need no conversion: a plain index-only
-            -- scan and streaming sum (custseg_account_move_customer_day_idx);
-            -- only the other companies' moves join the rates. A customer of both
-            -- kinds may get two rows for one day: the engine sums them.
-            SELECT m.commercial_partner_id AS partner_id,
-                   m.invoice_date - DATE '1970-01-01' AS day,
-                   COALESCE(SUM(m.amount_untaxed_signed), 0)::float8 AS amount
-              FROM account_move m
-              JOIN res_partner cp ON cp.id = m.commercial_partner_id AND cp.active
-             WHERE m.state = 'posted'
-               AND m.move_type IN ('out_invoice', 'out_refund')
-               AND m.invoice_date <= %(as_of)s
-               AND m.company_id = ANY(%(same_currency)s)
-             GROUP BY m.commercial_partner_id, m.invoice_date
-            UNION ALL
-            SELECT m.commercial_partner_id AS partner_id,
-                   m.invoice_date - DATE '1970-01-01' AS day,
-                   COALESCE(SUM(m.amount_untaxed_signed / COALESCE(cr.rate, 1.0)), 0)
-                       ::float8 AS amount
-              FROM account_move m
-              JOIN res_partner cp ON cp.id = m.commercial_partner_id AND cp.active
-              JOIN res_company c ON c.id = m.company_id
-              LEFT JOIN company_rate cr
-                ON cr.currency_id = c.currency_id
-               AND m.invoice_date >= cr.valid_from AND m.invoice_date < cr.valid_to
-             WHERE m.state = 'posted'
-               AND m.move_type IN ('out_invoice', 'out_refund')
-               AND m.invoice_date <= %(as_of)s
-               AND NOT m.company_id = ANY(%(same_currency)s)
-             GROUP BY m.commercial_partner_id, m.invoice_date
+            -- One streaming sum per company (custseg_account_move_company_day_idx,
+            -- in company, partner, date order): the companies in the run currency
+            -- need no conversion, the others join their rates. A customer of
+            -- two companies gets a row per company and day: the engine sums them.
+            -- Archived customers are dropped after the sums, a hash anti-join
+            -- with the few archived partners that keeps both scans streaming.
+            SELECT a.partner_id, a.day, a.amount
+              FROM (
+                SELECT m.commercial_partner_id AS partner_id,
+                       m.invoice_date - DATE '1970-01-01' AS day,
+                       COALESCE(SUM(m.amount_untaxed_signed::float8), 0) AS amount
+                  FROM account_move m
+                 WHERE m.state = 'posted'
+                   AND m.move_type IN ('out_invoice', 'out_refund')
+                   AND m.invoice_date <= %(as_of)s
+                   AND m.company_id = ANY(%(same_currency)s)
+                 GROUP BY m.company_id, m.commercial_partner_id, m.invoice_date
+                UNION ALL
+                SELECT m.commercial_partner_id,
+                       m.invoice_date - DATE '1970-01-01',
+                       COALESCE(SUM(m.amount_untaxed_signed::float8
+                                    / COALESCE(cr.rate, 1.0)::float8), 0)
+                  FROM account_move m
+                  JOIN res_company c ON c.id = m.company_id
+                  LEFT JOIN company_rate cr
+                    ON cr.currency_id = c.currency_id
+                   AND m.invoice_date >= cr.valid_from AND m.invoice_date < cr.valid_to
+                 WHERE m.state = 'posted'
+                   AND m.move_type IN ('out_invoice', 'out_refund')
+                   AND m.invoice_date <= %(as_of)s
+                   AND m.company_id = ANY(%(other_currency)s)
+                 GROUP BY m.company_id, m.commercial_partner_id, m.invoice_date
+              ) a
+             WHERE NOT EXISTS (SELECT 1 FROM res_partner cp
+                                WHERE cp.id = a.partner_id AND NOT cp.active)
             """,
             {
                 "root": self.company_id.root_id.id,
                 "currency": self.company_id.currency_id.id,
                 "as_of": self.as_of,
-                "same_currency": self.env["res.company"]
-                .with_context(active_test=False)
-                .search([("currency_id", "=", self.company_id.currency_id.id)])
-                .ids,
+                "same_currency": same_currency.ids,
+                "other_currency": (companies - same_currency).ids,
             },
         )
         buffer = io.BytesIO()
@@ -567,6 +573,10 @@ class CustsegRun(models.Model):
         cr.execute("DROP TABLE custseg_run_engine")
         cr.execute("ANALYZE custseg_run_result")
         figures = SQL(", ").join(SQL.identifier(name) for name in PARTNER_FIGURES)
+        # Derived figures, not an edit: like Odoo's own customer_rank
+        # (_increase_rank), write_uid and write_date are left alone, so that
+        # syncs by write_date do not pick up every customer every night, and
+        # no foreign-key check on write_uid runs per row (README, Performance).
         cr.execute(
             SQL(
                 """
@@ -575,10 +585,7 @@ class CustsegRun(models.Model):
                        segment_date = CASE
                            WHEN p.customer_segment_id IS NOT DISTINCT FROM t.segment_id
                            THEN p.segment_date ELSE %(as_of)s END,
-                       (%(figures)s) = (%(new)s),
-                       segmentation_run_id = %(run)s,
-                       write_uid = %(uid)s,
-                       write_date = NOW() AT TIME ZONE 'UTC'
+                       (%(figures)s) = (%(new)s)
                   FROM custseg_run_result t
                  WHERE p.commercial_partner_id = t.partner_id
                    AND (p.customer_segment_id, %(old)s)
@@ -586,13 +593,11 @@ class CustsegRun(models.Model):
                 """,
                 as_of=self.as_of,
                 figures=figures,
-                run=self.id,
-                uid=self.env.uid,
                 old=_figures_of("p"),
                 new=_figures_of("t"),
             )
         )
-        self.env["res.partner"].invalidate_model(WRITTEN_FIELDS + ["write_date"])
+        self.env["res.partner"].invalidate_model(WRITTEN_FIELDS)
         self._set_local_setting("work_mem", previous_work_mem)
         cr.execute("SELECT COUNT(*) FROM custseg_run_result WHERE changed")
         return cr.fetchone()[0]

@@ -128,13 +128,6 @@ class ResPartner(models.Model):
         copy=False,
         help="Set by hand: runs keep this segment but still refresh the figures.",
     )
-    segmentation_run_id = fields.Many2one(
-        "custseg.run",
-        string="Last Changed By Run",
-        copy=False,
-        ondelete="set null",
-        readonly=True,
-    )
     segment_history_ids = fields.One2many(
         "custseg.partner.history", "partner_id", string="Segment History"
     )

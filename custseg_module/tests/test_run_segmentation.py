@@ -1,13 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import importlib.util
 import io
 from datetime import timedelta
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
-from odoo.tools import mute_logger
-from odoo.tools.sql import index_exists
+from odoo.tools import SQL, mute_logger
+from odoo.tools.sql import column_exists, index_exists
 
 from ..hooks import uninstall_hook
 from ..models import custseg_run
@@ -37,7 +39,6 @@ class TestRunSegmentation(CustsegGridCommon):
                 )
                 self.assertIn(partner.rfm_m_score, range(1, 6))
                 self.assertEqual(partner.segment_date, AS_OF)
-                self.assertEqual(partner.segmentation_run_id, run)
                 self.assertTrue(0.0 <= partner.purchase_probability <= 1.0)
         stage = {key: p.lifecycle_stage for key, p in self.grid_customers.items()}
         # Bought 10 days ago: new, repeat or loyal by the number of purchase days.
@@ -72,19 +73,54 @@ class TestRunSegmentation(CustsegGridCommon):
         self.assertEqual(ranked[0].value_tier, "key")
         self.assertEqual(ranked[-1].value_tier, "small")
 
+    def _row_versions(self, partners):
+        """Each partner row's physical version: any UPDATE, even one that
+        changes no value, gives the row a new (ctid, xmin)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id, ctid::text, xmin::text FROM res_partner WHERE id IN %s",
+            [tuple(partners.ids)],
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
     def test_second_identical_run_writes_nothing(self):
-        first = self._run()
+        self._run()
         partners = self.env["res.partner"].concat(*self.grid_customers.values())
-        write_dates = {p.id: p.write_date for p in partners}
+        versions = self._row_versions(partners)
         history_count = self.env["custseg.partner.history"].search_count([])
         again = self._run()
+        self.assertEqual(again.state, "done")
         self.assertEqual(again.changed_count, 0)
         self.assertEqual(again.history_count, 0)
         self.assertEqual(
             self.env["custseg.partner.history"].search_count([]), history_count
         )
-        self.assertEqual({p.id: p.write_date for p in partners}, write_dates)
-        self.assertEqual(partners.segmentation_run_id, first)
+        self.assertEqual(self._row_versions(partners), versions)
+
+    def test_figures_are_no_edit_of_the_partner(self):
+        """Like Odoo's customer_rank, the figures leave write_uid and
+        write_date alone: the partner's last editor and edit stay the real
+        ones."""
+        partners = self.env["res.partner"].concat(*self.grid_customers.values())
+        editor = self.env.ref("base.user_admin")
+        self.assertNotEqual(self.env.uid, editor.id)
+        # Last edited by a person, long ago (an edit in this test would share
+        # the run's transaction timestamp).
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET write_uid = %s, write_date = %s WHERE id IN %s",
+            [editor.id, "2024-01-02 03:04:05", tuple(partners.ids)],
+        )
+        self.env.invalidate_all()
+        versions = self._row_versions(partners)
+        run = self._run(as_of=AS_OF)
+        self.assertEqual(run.changed_count, len(partners))
+        self.assertTrue(all(p.customer_segment_id for p in partners))
+        # The rows were written, but not as an edit.
+        self.assertNotEqual(self._row_versions(partners), versions)
+        for partner in partners:
+            self.assertEqual(partner.write_uid, editor)
+            self.assertEqual(str(partner.write_date), "2024-01-02 03:04:05")
 
     def test_recency_counts_from_the_latest_run_and_is_searchable(self):
         Partner = self.env["res.partner"]
@@ -176,6 +212,37 @@ class TestRunSegmentation(CustsegGridCommon):
         uninstall_hook(self.env)  # nothing left to drop: no error
         self.env["account.move"].init()
         self.assertTrue(index_present())
+
+    def test_migration_to_1_2_drops_what_1_1_left(self):
+        """18.0.1.2.0 removed res.partner.segmentation_run_id and replaced the
+        aggregate's index: the upgrade drops the column Odoo would keep, with
+        its foreign key, and the old index."""
+        path = Path(__file__).parents[1] / "migrations/18.0.1.2.0/post-migrate.py"
+        spec = importlib.util.spec_from_file_location("custseg_migrate_1_2", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        self.env.cr.execute(
+            "ALTER TABLE res_partner ADD COLUMN segmentation_run_id integer "
+            "REFERENCES custseg_run (id) ON DELETE SET NULL"
+        )
+        old_index = "custseg_account_move_customer_day_idx"
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX %s ON account_move (commercial_partner_id, invoice_date)",
+                SQL.identifier(old_index),
+            )
+        )
+        self.assertTrue(
+            column_exists(self.env.cr, "res_partner", "segmentation_run_id")
+        )
+        migration.migrate(self.env.cr, "18.0.1.1.0")
+        self.assertFalse(
+            column_exists(self.env.cr, "res_partner", "segmentation_run_id")
+        )
+        self.assertFalse(index_exists(self.env.cr, old_index))
+        self.assertTrue(index_exists(self.env.cr, CUSTOMER_MOVES_INDEX))
+        migration.migrate(self.env.cr, "18.0.1.1.0")  # already gone: no error
+        self.assertFalse(self._run().error)
 
     def test_history_records_only_transitions(self):
         first = self._run()
