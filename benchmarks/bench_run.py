@@ -290,6 +290,7 @@ def bench_size(customers, moves, as_of, naive, profile_dir=None):
     build_db.ensure_module_current(source)
     dbname = f"{source}_work"
     build_db.clone_database(source, dbname)
+    build_db.settle()
     profile = None
     if profile_dir:
         profile = str(Path(profile_dir) / f"run_{customers}_{moves}.txt")

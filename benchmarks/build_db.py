@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -330,6 +331,17 @@ def clone_database(template, name):
         )
     if (FILESTORE / template).is_dir():
         shutil.copytree(FILESTORE / template, FILESTORE / name)
+
+
+def settle():
+    """Flush what building and cloning left dirty (kernel page cache and
+    PostgreSQL's buffers), so that a timed run does not pay for writing a
+    database it did not write: at 100k, 13.0 s without it, 10.6 s with it."""
+    os.sync()
+    with contextlib.closing(connect("postgres")) as conn:
+        conn.autocommit = True
+        conn.cursor().execute("CHECKPOINT")
+    os.sync()
 
 
 def prepare_base(dbname):
