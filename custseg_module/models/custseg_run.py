@@ -347,10 +347,19 @@ class CustsegRun(models.Model):
         and invoice date, untaxed, signed, in the run company's currency."""
         self.env.flush_all()
         self._check_rates()
-        companies = self.env["res.company"].with_context(active_test=False).search([])
-        same_currency = companies.filtered(
-            lambda company: company.currency_id == self.company_id.currency_id
+        # Every company's invoices count, as the aggregate below reads them
+        # all, also those of companies the user who started the run cannot see.
+        self.env.cr.execute(
+            """
+            SELECT COALESCE(array_agg(id) FILTER (WHERE currency_id = %(currency)s),
+                            '{}'),
+                   COALESCE(array_agg(id) FILTER (WHERE currency_id <> %(currency)s),
+                            '{}')
+              FROM res_company
+            """,
+            {"currency": self.company_id.currency_id.id},
         )
+        same_currency, other_currency = self.env.cr.fetchone()
         query = self.env.cr.mogrify(
             """
             WITH rate AS (
@@ -416,8 +425,8 @@ class CustsegRun(models.Model):
                 "root": self.company_id.root_id.id,
                 "currency": self.company_id.currency_id.id,
                 "as_of": self.as_of,
-                "same_currency": same_currency.ids,
-                "other_currency": (companies - same_currency).ids,
+                "same_currency": same_currency,
+                "other_currency": other_currency,
             },
         )
         buffer = io.BytesIO()

@@ -418,3 +418,12 @@ class TestCommercialPartnerAndAmounts(CustsegCommon):
         )
         self._run()
         self.assertAlmostEqual(buyer.rfm_monetary, 100.0 + 300.0 / 2.0)
+        # A manager of this company alone, who cannot see the subsidiary,
+        # gets the same figures: the run counts every company's invoices.
+        self.assertNotIn(other_company, self.manager.company_ids)
+        self.assertNotIn(
+            other_company, self.env["res.company"].with_user(self.manager).search([])
+        )
+        run = self._run(user=self.manager)
+        self.assertEqual(run.state, "done")
+        self.assertAlmostEqual(buyer.rfm_monetary, 100.0 + 300.0 / 2.0)
