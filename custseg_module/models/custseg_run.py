@@ -390,7 +390,8 @@ class CustsegRun(models.Model):
             -- need no conversion, the others join their rates. A customer of
             -- two companies gets a row per company and day: the engine sums them.
             -- Archived customers are dropped after the sums, a hash anti-join
-            -- with the few archived partners that keeps both scans streaming.
+            -- with the few archived partners that keeps both scans streaming;
+            -- a move without a customer (written around the ORM) counts for none.
             SELECT a.partner_id, a.day, a.amount
               FROM (
                 SELECT m.commercial_partner_id AS partner_id,
@@ -400,6 +401,7 @@ class CustsegRun(models.Model):
                  WHERE m.state = 'posted'
                    AND m.move_type IN ('out_invoice', 'out_refund')
                    AND m.invoice_date <= %(as_of)s
+                   AND m.commercial_partner_id IS NOT NULL
                    AND m.company_id = ANY(%(same_currency)s)
                  GROUP BY m.company_id, m.commercial_partner_id, m.invoice_date
                 UNION ALL
@@ -415,6 +417,7 @@ class CustsegRun(models.Model):
                  WHERE m.state = 'posted'
                    AND m.move_type IN ('out_invoice', 'out_refund')
                    AND m.invoice_date <= %(as_of)s
+                   AND m.commercial_partner_id IS NOT NULL
                    AND m.company_id = ANY(%(other_currency)s)
                  GROUP BY m.company_id, m.commercial_partner_id, m.invoice_date
               ) a

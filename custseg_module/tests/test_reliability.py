@@ -853,6 +853,25 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         self.assertEqual(leaves.rfm_frequency, 2)
         self.assertEqual(leaves.rfm_recency_days, 1)
 
+    def test_posted_move_without_customer_counts_for_none(self):
+        """A posted invoice whose customer was cleared in SQL (an import, a
+        broken migration) is left out, as before; it does not fail the run."""
+        buyer = self._customer("Buyer")
+        kept, orphan = self._invoices(
+            [(buyer, self._days_ago(20), 100.0), (buyer, self._days_ago(10), 50.0)]
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE account_move SET partner_id = NULL, commercial_partner_id = NULL"
+            " WHERE id = %s",
+            [orphan.id],
+        )
+        self.env.invalidate_all()
+        run = self._run()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(buyer.rfm_frequency, 1)
+        self.assertAlmostEqual(buyer.rfm_monetary, kept.amount_untaxed_signed)
+
     def test_company_without_invoices(self):
         buyer = self._customer("Buyer Elsewhere")
         self._run()  # the baseline: a prospect
