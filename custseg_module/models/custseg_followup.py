@@ -38,7 +38,12 @@ rather than updating in place works the same for single activities and for
 plans, whose number of steps may differ between segments, and keeps every
 write set-based (one ``unlink`` on a recordset, one ``create`` on a list). A
 replaced follow-up does not count as done for reminders. A customer that
-re-enters the segment of its open follow-up keeps it as it is.
+re-enters the segment of its open follow-up keeps it as it is. A customer that
+a run finds in a segment **without** automatic follow-ups (or an archived one)
+while a follow-up of another segment is still open has that follow-up
+**withdrawn** (deleted, not done): the win-back call of a customer who has just
+bought again is no longer due. Locked customers keep theirs unless the setting
+*Follow-ups for Locked Customers* is on, as for replacements.
 
 **Plans.** With an activity plan on the segment, every step of the plan is
 created for the customer, deadlines counted from the follow-up deadline as the
@@ -68,6 +73,8 @@ from odoo.tools.misc import get_lang
 
 from odoo.addons.base.models.res_lang import intersperse
 
+from .mail_activity import REPLACE_CONTEXT
+
 TOP_PRODUCTS = 3
 # Notes written per UPDATE (see _write_notes).
 NOTE_BATCH = 5000
@@ -83,19 +90,21 @@ class CustsegFollowup(models.AbstractModel):
         """Run phase: schedule the follow-ups due after ``run``'s write-back.
 
         Reads the run's temp table ``custseg_run_result`` (same transaction).
-        Returns ``(created, replaced)``: activities created and open activities
-        of a previous segment replaced.
+        Returns a dict of counts: ``created`` activities, open activities of a
+        previous segment ``replaced`` and ``withdrawn``.
         """
         self._refresh_open_followups()
+        counts = {"created": 0, "replaced": 0, "withdrawn": 0}
         settings = self.env["res.config.settings"]
         if not settings._custseg_flag("custseg.followups_enabled", True):
-            return 0, 0
+            return counts
+        include_locked = settings._custseg_flag("custseg.followup_locked", False)
+        self._flush_followup_data()
+        counts["withdrawn"] = self._withdraw_stale_followups(include_locked)
         if run.baseline and not settings._custseg_flag(
             "custseg.followups_on_baseline", False
         ):
-            return 0, 0
-        include_locked = settings._custseg_flag("custseg.followup_locked", False)
-        self._flush_followup_data()
+            return counts
         # A locked customer "entered" its segment when it was set after its last
         # follow-up was closed (runs never move a locked customer).
         locked_entered = SQL(
@@ -140,10 +149,38 @@ class CustsegFollowup(models.AbstractModel):
             )
         )
         reasons = dict(self.env.cr.fetchall())
-        if not reasons:
-            return 0, 0
-        result = self._launch(reasons, run.as_of, run=run)
-        return result["created"], result["replaced"]
+        if reasons:
+            launched = self._launch(reasons, run.as_of, run=run)
+            counts["created"] = launched["created"]
+            counts["replaced"] = launched["replaced"]
+        return counts
+
+    @api.model
+    def _withdraw_stale_followups(self, include_locked):
+        """Delete the open follow-ups of the run's customers whose current
+        segment has no automatic follow-up and is not the follow-up's own
+        segment; return how many. Not done: no reminder clock starts."""
+        self.env.cr.execute(
+            """
+            SELECT a.id
+              FROM custseg_run_result t
+              JOIN res_partner p ON p.id = t.partner_id
+              JOIN mail_activity a
+                ON a.custseg_partner_id = t.partner_id
+               AND a.custseg_segment_id IS NOT NULL
+               AND a.active
+              LEFT JOIN custseg_segment s ON s.id = t.segment_id
+             WHERE a.custseg_segment_id IS DISTINCT FROM t.segment_id
+               AND NOT COALESCE(s.followup_enabled AND s.active, false)
+               AND (%(include_locked)s OR p.segment_locked IS NOT TRUE)
+            """,
+            {"include_locked": include_locked},
+        )
+        stale = self.env["mail.activity"].browse(
+            [activity_id for (activity_id,) in self.env.cr.fetchall()]
+        )
+        stale.with_context(custseg_followup_replace=REPLACE_CONTEXT).unlink()
+        return len(stale)
 
     @api.model
     def _schedule_now(self, partners):
@@ -255,7 +292,7 @@ class CustsegFollowup(models.AbstractModel):
 
         # The old follow-ups go first: the unique index allows one open at a time.
         replaced_count = len(replaced)
-        replaced.with_context(custseg_followup_replace=True).unlink()
+        replaced.with_context(custseg_followup_replace=REPLACE_CONTEXT).unlink()
         # mail.activity computes res_name record by record; fill the cache of
         # the customers' display names in batches first.
         self.env["res.partner"].browse(todo_ids).mapped("display_name")

@@ -158,6 +158,12 @@ class CustsegRun(models.Model):
         readonly=True,
         help="Open follow-ups of a previous segment this run replaced.",
     )
+    activity_withdrawn_count = fields.Integer(
+        string="Follow-ups Withdrawn",
+        readonly=True,
+        help="Open follow-ups this run deleted because their customer moved to "
+        "a segment without automatic follow-ups.",
+    )
     silhouette = fields.Float(readonly=True, digits=(16, 4))
     davies_bouldin = fields.Float(
         string="Davies-Bouldin", readonly=True, digits=(16, 4)
@@ -316,7 +322,7 @@ class CustsegRun(models.Model):
         del transactions
         changed = timed("write_back", 3, self._phase_write_back, result)
         history = timed("history", 4, self._phase_history)
-        created, replaced = timed("activities", 5, self._phase_activities)
+        followups = timed("activities", 5, self._phase_activities)
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
         self.write(
@@ -328,8 +334,9 @@ class CustsegRun(models.Model):
                 "timings": timings,
                 "changed_count": changed,
                 "history_count": history,
-                "activity_created_count": created,
-                "activity_replaced_count": replaced,
+                "activity_created_count": followups["created"],
+                "activity_replaced_count": followups["replaced"],
+                "activity_withdrawn_count": followups["withdrawn"],
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,

@@ -14,6 +14,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from .res_partner import _ServerMarker
+
 OPEN_FOLLOWUP_INDEX = "mail_activity_custseg_open_followup_uniq"
 # Stored fields only the module sets (as superuser: runs, the Best List's
 # button); read-only in the views, refused here for any other caller.
@@ -27,6 +29,8 @@ FOLLOWUP_OWNED_FIELDS = frozenset(
         "custseg_purchase_probability",
     }
 )
+# A run replacing or withdrawing a follow-up: deleted, but not done.
+REPLACE_CONTEXT = _ServerMarker("replace")
 
 
 class MailActivity(models.Model):
@@ -133,7 +137,7 @@ class MailActivity(models.Model):
 
     def unlink(self):
         # A follow-up replaced by a run is not one the salesperson closed.
-        if not self.env.context.get("custseg_followup_replace"):
+        if self.env.context.get("custseg_followup_replace") is not REPLACE_CONTEXT:
             self._custseg_open_followups()._custseg_record_closed()
         return super().unlink()
 

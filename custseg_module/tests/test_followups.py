@@ -200,6 +200,56 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         self.assertFalse(partner.segment_followup_done_date)
         self._assert_never_two_open()
 
+    def test_moving_to_a_segment_without_followups_withdraws_the_open_one(self):
+        self._run()
+        partner = self.grid_customers[2, 3]
+        win_back = self._followups(partner)
+        self.assertEqual(win_back.custseg_segment_id, self.segments["at_risk"])
+        # A locked customer moved by hand to Lost (no follow-ups) keeps its own:
+        # runs leave locked customers' follow-ups alone by default.
+        locked = self.grid_customers[1, 5]
+        locked_followup = self._followups(locked)
+        self.assertEqual(locked_followup.custseg_segment_id, self.segments["cant_lose"])
+        locked.with_user(self.manager).write(
+            {"customer_segment_id": self.segments["lost"].id}
+        )
+        # The at-risk customer buys again today.
+        self._invoices([(partner, AS_OF, 1000.0)])
+
+        before = {act: act.custseg_partner_id for act in self._followups()}
+        run = self._run()
+        self.assertFalse(partner.customer_segment_id.followup_enabled)
+        self.assertFalse(win_back.exists())
+        self.assertFalse(self._followups(partner))
+        # Its purchase moved others' recency ranks too: every unlocked customer
+        # now in a segment without follow-ups lost its open one, and only those.
+        stale = self.env["mail.activity"].concat(
+            *(
+                activity
+                for activity, customer in before.items()
+                if not customer.segment_locked
+                and not customer.customer_segment_id.followup_enabled
+            )
+        )
+        self.assertIn(win_back, stale)
+        self.assertFalse(stale.exists())
+        self.assertEqual(run.activity_withdrawn_count, len(stale))
+        kept = self.env["mail.activity"].concat(*before) - stale
+        self.assertEqual(kept.exists(), kept)
+        # Withdrawn is not done: no reminder clock started.
+        withdrawn_from = self.env["res.partner"].concat(*(before[a] for a in stale))
+        self.assertFalse(withdrawn_from.filtered("segment_followup_done_date"))
+        self.assertEqual(self._followups(locked), locked_followup)
+        self.assertEqual(self._run().activity_withdrawn_count, 0)
+
+        # With the setting on, the locked customer's stale follow-up goes too.
+        self.env["ir.config_parameter"].set_param("custseg.followup_locked", "True")
+        run = self._run()
+        self.assertEqual(run.activity_withdrawn_count, 1)
+        self.assertFalse(locked_followup.exists())
+        self.assertFalse(locked.segment_followup_done_date)
+        self._assert_never_two_open()
+
     def test_responsible_falls_back_to_owner_then_default_user(self):
         self._run()
         no_salesperson = self.grid_customers[2, 4]
@@ -373,6 +423,18 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
                     ("mail_activity_type_id", "=", self.call.id),
                 ]
             )
+        )
+
+    def test_cancelled_with_a_forged_context_still_counts_as_closed(self):
+        """The run's "replaced, not done" marker is no plain context value: a
+        client sending the same key cancels a follow-up like anyone else."""
+        self._run()
+        partner = self.grid_customers[2, 3]
+        followup = self._followups(partner).with_user(self.salesman)
+        followup.with_context(custseg_followup_replace=True).unlink()
+        self.assertFalse(self._followups(partner))
+        self.assertEqual(
+            partner.segment_followup_done_date, fields.Date.context_today(partner)
         )
 
     def test_salesperson_cannot_set_what_the_followups_own(self):
