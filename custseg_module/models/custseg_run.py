@@ -69,6 +69,15 @@ AGGREGATE_ROW = np.dtype(
     ]
 )
 COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# The write-back's COPY: the partner column type -> its wire type in the temp
+# table. Text and dates travel as 1-based codes into a label array (0 = NULL),
+# amounts as float8, so every row has the same fixed width.
+WIRE_TYPES = {
+    "integer": ("integer", ">i4"),
+    "numeric": ("float8", ">f8"),
+    "varchar": ("integer", ">i4"),
+    "date": ("integer", ">i4"),
+}
 
 
 def read_copy_binary(data, row_dtype):
@@ -94,6 +103,26 @@ def read_copy_binary(data, row_dtype):
     ):
         raise ValueError("binary COPY stream with NULL or variable-width values")
     return rows
+
+
+def write_copy_binary(columns):
+    """``COPY … FROM STDIN (FORMAT binary)`` data of equally long numpy
+    arrays, one per column, each of a fixed-width big-endian dtype."""
+    row_dtype = np.dtype(
+        [("fields", ">i2")]
+        + [
+            field
+            for index, values in enumerate(columns)
+            for field in ((f"size{index}", ">i4"), (f"value{index}", values.dtype))
+        ]
+    )
+    rows = np.empty(len(columns[0]) if columns else 0, dtype=row_dtype)
+    rows["fields"] = len(columns)
+    for index, values in enumerate(columns):
+        rows[f"size{index}"] = values.dtype.itemsize
+        rows[f"value{index}"] = values
+    # Signature, flags and header extension length (both 0), rows, trailer.
+    return b"".join((COPY_BINARY_SIGNATURE, bytes(8), rows.tobytes(), b"\xff\xff"))
 
 
 def _figures_of(alias):
@@ -536,7 +565,7 @@ class CustsegRun(models.Model):
         segment_ids = {s.code: s.id for s in segments.search([("kind", "=", "rule")])}
         prospect = self.env["custseg.segment"]._prospect_segment()
         segment_ids["prospect"] = prospect.id
-        frame = self._result_frame(result, segment_ids)
+        columns, labels = self._result_columns(result, segment_ids)
 
         cr = self.env.cr
         # With the default 4 MB, joining a million rows with res_partner
@@ -547,20 +576,27 @@ class CustsegRun(models.Model):
             SQL(
                 "CREATE TEMP TABLE custseg_run_engine (%s) ON COMMIT DROP",
                 SQL(", ").join(
-                    SQL("%s %s", SQL.identifier(name), SQL(sql_type))
+                    SQL("%s %s", SQL.identifier(name), SQL(WIRE_TYPES[sql_type][0]))
                     for name, sql_type in RESULT_COLUMNS
                 ),
             )
         )
-        buffer = io.StringIO(self._copy_csv(frame))
+        # Binary: numpy writes the million rows in one go, where CSV needed
+        # Python to format and PostgreSQL to parse every cell.
         cr.copy_expert(
-            SQL(
-                "COPY custseg_run_engine (%s) FROM STDIN WITH (FORMAT csv)",
-                SQL(", ").join(SQL.identifier(name) for name, _t in RESULT_COLUMNS),
-            ).code,
-            buffer,
+            "COPY custseg_run_engine FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(write_copy_binary(columns)),
         )
-        del buffer
+        del columns
+        decoded = {}
+        for name, sql_type in RESULT_COLUMNS:
+            column = SQL("e.%s", SQL.identifier(name))
+            if name in labels:
+                # Arrays are 1-based and out-of-range is NULL: code 0 is NULL.
+                column = SQL("(%s::%s[])[%s]", labels[name], SQL(sql_type), column)
+            elif sql_type == "numeric":
+                column = SQL("%s::numeric", column)
+            decoded[name] = SQL("%s AS %s", column, SQL.identifier(name))
         # The engine's rows next to the partner's current values, in one pass:
         # locked partners keep their segment; the old values feed the history
         # and the follow-ups, "changed" the count of commercial partners written.
@@ -580,9 +616,10 @@ class CustsegRun(models.Model):
                        p.lifecycle_stage AS old_lifecycle_stage,
                        COALESCE((p.customer_segment_id, %(old)s) IS DISTINCT FROM
                                 (%(new_segment)s, %(engine)s), false) AS changed
-                  FROM custseg_run_engine e
+                  FROM (SELECT %(decoded)s FROM custseg_run_engine e) e
                   LEFT JOIN res_partner p ON p.id = e.partner_id
                 """,
+                decoded=SQL(", ").join(decoded.values()),
                 new_segment=new_segment,
                 figures=_figures_of("e"),
                 old=_figures_of("p"),
@@ -632,9 +669,11 @@ class CustsegRun(models.Model):
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def _result_frame(self, result, segment_ids):
-        """The engine's result in temp-table column order, rounded so that an
-        identical re-run compares equal and writes nothing."""
+    def _result_columns(self, result, segment_ids):
+        """The engine's result as the write-back's wire columns, in temp-table
+        order, rounded so that an identical re-run compares equal and writes
+        nothing; text and date columns as codes, with ``{name: labels}`` (None
+        for a missing value or an empty string, which are NULL)."""
         unknown = set(result["segment"].unique()) - set(segment_ids)
         if unknown:
             raise UserError(
@@ -644,55 +683,38 @@ class CustsegRun(models.Model):
                     codes=", ".join(sorted(unknown)),
                 )
             )
-
-        frame = pd.DataFrame(
-            {
-                "partner_id": result.index.astype("int64"),
-                "segment_id": result["segment"].map(segment_ids).astype("int64"),
-                "value_tier": result["value_tier"],
-                "lifecycle_stage": result["lifecycle_stage"],
-                "rfm_frequency": result["frequency"].astype("int64"),
-                "rfm_monetary": result["monetary"].round(2),
-                "rfm_r_score": result["r_score"].astype("int64"),
-                "rfm_f_score": result["f_score"].astype("int64"),
-                "rfm_m_score": result["m_score"].astype("int64"),
-                "rfm_code": result["rfm_code"],
-                "first_purchase_date": result["first_purchase"],
-                "last_purchase_date": result["last_purchase"],
-                "purchase_probability": result["purchase_probability"].round(4),
-                "predicted_clv": result["predicted_clv"].round(2),
-                "customer_cluster": result["cluster_label"],
-            }
-        )
-        return frame
-
-    @api.model
-    def _copy_csv(self, frame):
-        """``frame`` as CSV for COPY: empty strings, NaN and NaT become NULL.
-
-        Column by column, each distinct value formatted once: a result holds
-        few distinct values except in its key and amounts, and pandas'
-        ``to_csv`` formats every cell of mixed columns one by one (about 3x
-        slower at 1M customers; README.md, Performance).
-        """
-        columns = []
-        for name in frame.columns:
-            codes, uniques = pd.factorize(frame[name])
-            kind = frame[name].dtype.kind
-            if kind == "M":
-                labels = [value.strftime("%Y-%m-%d") for value in uniques]
-            elif kind == "f":
-                labels = list(map(repr, uniques.tolist()))
-            elif kind in "iub":
-                labels = list(map(str, uniques.tolist()))
-            else:
-                labels = [
-                    '"%s"' % str(value).replace('"', '""') if value != "" else ""
-                    for value in uniques
+        values = {
+            "partner_id": result.index,
+            "segment_id": result["segment"].map(segment_ids),
+            "value_tier": result["value_tier"],
+            "lifecycle_stage": result["lifecycle_stage"],
+            "rfm_frequency": result["frequency"],
+            "rfm_monetary": result["monetary"].round(2),
+            "rfm_r_score": result["r_score"],
+            "rfm_f_score": result["f_score"],
+            "rfm_m_score": result["m_score"],
+            "rfm_code": result["rfm_code"],
+            "first_purchase_date": result["first_purchase"],
+            "last_purchase_date": result["last_purchase"],
+            "purchase_probability": result["purchase_probability"].round(4),
+            "predicted_clv": result["predicted_clv"].round(2),
+            "customer_cluster": result["cluster_label"],
+        }
+        columns, labels = [], {}
+        for name, sql_type in RESULT_COLUMNS:
+            column = pd.Series(values[name])
+            if sql_type in ("varchar", "date"):
+                codes, uniques = pd.factorize(column)
+                labels[name] = [
+                    None if value == "" else value
+                    for value in (
+                        uniques.date if sql_type == "date" else uniques
+                    ).tolist()
                 ]
-            # factorize codes a missing value -1: the appended "" (NULL).
-            columns.append(np.array([*labels, ""], dtype=object)[codes].tolist())
-        return "".join(",".join(row) + "\n" for row in zip(*columns, strict=True))
+                # factorize codes a missing value -1: 0, NULL, once 1-based.
+                column = codes + 1
+            columns.append(np.asarray(column).astype(WIRE_TYPES[sql_type][1]))
+        return columns, labels
 
     def _phase_history(self):
         """One INSERT … SELECT: a row per commercial partner whose segment, tier

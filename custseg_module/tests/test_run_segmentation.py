@@ -5,6 +5,8 @@ from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
+import numpy as np
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
@@ -201,6 +203,40 @@ class TestRunSegmentation(CustsegGridCommon):
         ):
             with self.assertRaises(ValueError):
                 custseg_run.read_copy_binary(bad, custseg_run.AGGREGATE_ROW)
+
+    def test_binary_copy_writer_loads_exactly_what_it_was_given(self):
+        self.env.cr.execute(
+            "CREATE TEMP TABLE custseg_copy_probe (a integer, b float8, c integer)"
+        )
+        columns = [
+            np.array([7, -2147483648, 2147483647], dtype=">i4"),
+            np.array([0.1, -123456789.25, 1234.56], dtype=">f8"),
+            np.array([0, 1, 2], dtype=">i4"),
+        ]
+        self.env.cr.copy_expert(
+            "COPY custseg_copy_probe FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(custseg_run.write_copy_binary(columns)),
+        )
+        # The write-back casts amounts to numeric: the decimals, not the
+        # float's binary expansion.
+        self.env.cr.execute("SELECT a, b, c, b::numeric::text FROM custseg_copy_probe")
+        self.assertEqual(
+            self.env.cr.fetchall(),
+            [
+                (7, 0.1, 0, "0.1"),
+                (-2147483648, -123456789.25, 1, "-123456789.25"),
+                (2147483647, 1234.56, 2, "1234.56"),
+            ],
+        )
+        # No rows is a valid stream too.
+        empty = [np.array([], dtype=">i4")]
+        self.env.cr.execute("CREATE TEMP TABLE custseg_copy_empty (a integer)")
+        self.env.cr.copy_expert(
+            "COPY custseg_copy_empty FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(custseg_run.write_copy_binary(empty)),
+        )
+        self.env.cr.execute("SELECT COUNT(*) FROM custseg_copy_empty")
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
 
     def test_uninstall_drops_the_index_on_account_move_and_init_restores_it(self):
         def index_present():
