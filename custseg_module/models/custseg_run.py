@@ -10,6 +10,7 @@ import io
 import logging
 import time
 import traceback
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -71,13 +72,16 @@ AGGREGATE_ROW = np.dtype(
 COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 # The write-back's COPY: the partner column type -> its wire type in the temp
 # table. Text and dates travel as 1-based codes into a label array (0 = NULL),
-# amounts as float8, so every row has the same fixed width.
+# amounts as integers in units of their last decimal (DECIMALS), so that every
+# row has the same fixed width and no float is ever turned into a decimal.
 WIRE_TYPES = {
     "integer": ("integer", ">i4"),
-    "numeric": ("float8", ">f8"),
+    "numeric": ("bigint", ">i8"),
     "varchar": ("integer", ">i4"),
     "date": ("integer", ">i4"),
 }
+# Decimals kept of each numeric figure: an identical re-run compares equal.
+DECIMALS = {"rfm_monetary": 2, "purchase_probability": 4, "predicted_clv": 2}
 
 
 def read_copy_binary(data, row_dtype):
@@ -595,7 +599,7 @@ class CustsegRun(models.Model):
                 # Arrays are 1-based and out-of-range is NULL: code 0 is NULL.
                 column = SQL("(%s::%s[])[%s]", labels[name], SQL(sql_type), column)
             elif sql_type == "numeric":
-                column = SQL("%s::numeric", column)
+                column = SQL("%s * %s", column, Decimal(10) ** -DECIMALS[name])
             decoded[name] = SQL("%s AS %s", column, SQL.identifier(name))
         # The engine's rows next to the partner's current values, in one pass:
         # locked partners keep their segment; the old values feed the history
@@ -671,9 +675,10 @@ class CustsegRun(models.Model):
     @api.model
     def _result_columns(self, result, segment_ids):
         """The engine's result as the write-back's wire columns, in temp-table
-        order, rounded so that an identical re-run compares equal and writes
-        nothing; text and date columns as codes, with ``{name: labels}`` (None
-        for a missing value or an empty string, which are NULL)."""
+        order: amounts rounded to their DECIMALS, so that an identical re-run
+        compares equal and writes nothing; text and date columns as codes, with
+        ``{name: labels}`` (None for a missing value or an empty string, which
+        are NULL)."""
         unknown = set(result["segment"].unique()) - set(segment_ids)
         if unknown:
             raise UserError(
@@ -689,15 +694,15 @@ class CustsegRun(models.Model):
             "value_tier": result["value_tier"],
             "lifecycle_stage": result["lifecycle_stage"],
             "rfm_frequency": result["frequency"],
-            "rfm_monetary": result["monetary"].round(2),
+            "rfm_monetary": result["monetary"],
             "rfm_r_score": result["r_score"],
             "rfm_f_score": result["f_score"],
             "rfm_m_score": result["m_score"],
             "rfm_code": result["rfm_code"],
             "first_purchase_date": result["first_purchase"],
             "last_purchase_date": result["last_purchase"],
-            "purchase_probability": result["purchase_probability"].round(4),
-            "predicted_clv": result["predicted_clv"].round(2),
+            "purchase_probability": result["purchase_probability"],
+            "predicted_clv": result["predicted_clv"],
             "customer_cluster": result["cluster_label"],
         }
         columns, labels = [], {}
@@ -713,6 +718,8 @@ class CustsegRun(models.Model):
                 ]
                 # factorize codes a missing value -1: 0, NULL, once 1-based.
                 column = codes + 1
+            elif sql_type == "numeric":
+                column = np.rint(column.to_numpy() * 10 ** DECIMALS[name])
             columns.append(np.asarray(column).astype(WIRE_TYPES[sql_type][1]))
         return columns, labels
 

@@ -206,26 +206,25 @@ class TestRunSegmentation(CustsegGridCommon):
 
     def test_binary_copy_writer_loads_exactly_what_it_was_given(self):
         self.env.cr.execute(
-            "CREATE TEMP TABLE custseg_copy_probe (a integer, b float8, c integer)"
+            "CREATE TEMP TABLE custseg_copy_probe (a integer, b bigint, c float8)"
         )
         columns = [
             np.array([7, -2147483648, 2147483647], dtype=">i4"),
-            np.array([0.1, -123456789.25, 1234.56], dtype=">f8"),
-            np.array([0, 1, 2], dtype=">i4"),
+            np.array([10, -12345678925, 2**62], dtype=">i8"),
+            np.array([0.1, -1e300, 1234.56], dtype=">f8"),
         ]
         self.env.cr.copy_expert(
             "COPY custseg_copy_probe FROM STDIN WITH (FORMAT binary)",
             io.BytesIO(custseg_run.write_copy_binary(columns)),
         )
-        # The write-back casts amounts to numeric: the decimals, not the
-        # float's binary expansion.
-        self.env.cr.execute("SELECT a, b, c, b::numeric::text FROM custseg_copy_probe")
+        # The write-back turns amounts in cents into decimals the same way.
+        self.env.cr.execute("SELECT a, b, c, (b * 0.01)::text FROM custseg_copy_probe")
         self.assertEqual(
             self.env.cr.fetchall(),
             [
-                (7, 0.1, 0, "0.1"),
-                (-2147483648, -123456789.25, 1, "-123456789.25"),
-                (2147483647, 1234.56, 2, "1234.56"),
+                (7, 10, 0.1, "0.10"),
+                (-2147483648, -12345678925, -1e300, "-123456789.25"),
+                (2147483647, 2**62, 1234.56, "46116860184273879.04"),
             ],
         )
         # No rows is a valid stream too.
