@@ -8,6 +8,7 @@
 #   BENCH_NAIVE    customers of the size that also runs the naive job (default 10000, 0: skip)
 #   BENCH_INSTALL  customers:moves of the install timing (default 1000000:10000000, "": skip)
 #   BENCH_JSON     where the raw measurements go (default benchmarks/results/bench_run.json)
+#   BENCH_REPEAT   fresh copies each size's first run is timed on (default 1)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$REPO_ROOT"
@@ -24,6 +25,6 @@ INSTALL=${BENCH_INSTALL-1000000:10000000}
 JSON=${BENCH_JSON:-$REPO_ROOT/benchmarks/results/bench_run.json}
 mkdir -p "$(dirname "$JSON")"
 
-args=(--sizes "$SIZES" --naive "$NAIVE" --json "$JSON")
+args=(--sizes "$SIZES" --naive "$NAIVE" --json "$JSON" --repeat "${BENCH_REPEAT:-1}")
 [ -z "$INSTALL" ] || args+=(--install "$INSTALL")
 ODOO_SRC="$ODOO_SRC" exec "$PYTHON" benchmarks/bench_run.py "${args[@]}"
