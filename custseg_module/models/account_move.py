@@ -12,6 +12,21 @@ from odoo.tools.sql import index_exists
 CUSTOMER_MOVES_INDEX = "custseg_account_move_company_day_idx"
 
 
+def posted_customer_moves(alias=None):
+    """The rows CUSTOMER_MOVES_INDEX covers, posted customer invoices and
+    refunds: one definition, since a query can use the partial index only
+    when it repeats this predicate."""
+
+    def column(name):
+        return SQL.identifier(alias, name) if alias else SQL.identifier(name)
+
+    return SQL(
+        "%s = 'posted' AND %s IN ('out_invoice', 'out_refund')",
+        column("state"),
+        column("move_type"),
+    )
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
 
@@ -25,9 +40,9 @@ class AccountMove(models.Model):
                 CREATE INDEX %s ON account_move
                        (company_id, commercial_partner_id, invoice_date)
                        INCLUDE (amount_untaxed_signed)
-                 WHERE state = 'posted'
-                   AND move_type IN ('out_invoice', 'out_refund')
+                 WHERE %s
                 """,
                 SQL.identifier(CUSTOMER_MOVES_INDEX),
+                posted_customer_moves(),
             )
         )

@@ -21,6 +21,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..engine import segment_customers
+from .account_move import posted_customer_moves
 
 _logger = logging.getLogger(__name__)
 
@@ -400,8 +401,15 @@ class CustsegRun(models.Model):
             {"currency": self.company_id.currency_id.id},
         )
         same_currency, other_currency = self.env.cr.fetchone()
+        # What both company groups count; the partial index's own predicate.
+        counted = SQL(
+            "%s AND m.invoice_date <= %s AND m.commercial_partner_id IS NOT NULL",
+            posted_customer_moves("m"),
+            self.as_of,
+        )
         query = self.env.cr.mogrify(
-            """
+            SQL(
+                """
             WITH rate AS (
                 -- The rates Odoo uses for the run company: its root company's
                 -- (a branch has none of its own), else the shared ones.
@@ -438,10 +446,7 @@ class CustsegRun(models.Model):
                        m.invoice_date - DATE '1970-01-01' AS day,
                        COALESCE(SUM(m.amount_untaxed_signed::float8), 0) AS amount
                   FROM account_move m
-                 WHERE m.state = 'posted'
-                   AND m.move_type IN ('out_invoice', 'out_refund')
-                   AND m.invoice_date <= %(as_of)s
-                   AND m.commercial_partner_id IS NOT NULL
+                 WHERE %(counted)s
                    AND m.company_id = ANY(%(same_currency)s)
                  GROUP BY m.company_id, m.commercial_partner_id, m.invoice_date
                 UNION ALL
@@ -454,23 +459,19 @@ class CustsegRun(models.Model):
                   LEFT JOIN company_rate cr
                     ON cr.currency_id = c.currency_id
                    AND m.invoice_date >= cr.valid_from AND m.invoice_date < cr.valid_to
-                 WHERE m.state = 'posted'
-                   AND m.move_type IN ('out_invoice', 'out_refund')
-                   AND m.invoice_date <= %(as_of)s
-                   AND m.commercial_partner_id IS NOT NULL
+                 WHERE %(counted)s
                    AND m.company_id = ANY(%(other_currency)s)
                  GROUP BY m.company_id, m.commercial_partner_id, m.invoice_date
               ) a
              WHERE NOT EXISTS (SELECT 1 FROM res_partner cp
                                 WHERE cp.id = a.partner_id AND NOT cp.active)
             """,
-            {
-                "root": self.company_id.root_id.id,
-                "currency": self.company_id.currency_id.id,
-                "as_of": self.as_of,
-                "same_currency": same_currency,
-                "other_currency": other_currency,
-            },
+                root=self.company_id.root_id.id,
+                currency=self.company_id.currency_id.id,
+                counted=counted,
+                same_currency=same_currency,
+                other_currency=other_currency,
+            )
         )
         buffer = io.BytesIO()
         # JIT compiling this streaming aggregate costs more than it saves
@@ -517,23 +518,23 @@ class CustsegRun(models.Model):
         company (its root company's or a shared one, as Odoo reads them) would
         otherwise be converted at 1:1."""
         self.env.cr.execute(
-            """
+            SQL(
+                """
             SELECT DISTINCT cur.name, c.name
               FROM account_move m
               JOIN res_company c ON c.id = m.company_id
               JOIN res_currency cur ON cur.id = c.currency_id
-             WHERE m.state = 'posted'
-               AND m.move_type IN ('out_invoice', 'out_refund')
+             WHERE %(posted)s
                AND c.currency_id <> %(currency)s
                AND NOT EXISTS (
                    SELECT 1 FROM res_currency_rate r
                     WHERE r.currency_id = c.currency_id
                       AND (r.company_id = %(root)s OR r.company_id IS NULL))
-            """,
-            {
-                "root": self.company_id.root_id.id,
-                "currency": self.company_id.currency_id.id,
-            },
+                """,
+                posted=posted_customer_moves("m"),
+                root=self.company_id.root_id.id,
+                currency=self.company_id.currency_id.id,
+            )
         )
         missing = self.env.cr.fetchall()
         if missing:
