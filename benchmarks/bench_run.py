@@ -30,6 +30,7 @@ anything, flattering to the naive job.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -40,6 +41,8 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from psycopg2 import sql
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -282,7 +285,45 @@ def time_install(customers, moves):
         build_db.drop_database(target)
 
 
-def bench_size(customers, moves, as_of, naive, profile_dir=None, repeat=1):
+def partner_updates(dbname):
+    """(HOT updates, all updates) of res_partner so far, from the statistics
+    a finished run's backend has reported."""
+    with contextlib.closing(build_db.connect(dbname)) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT n_tup_hot_upd, n_tup_upd FROM pg_stat_user_tables "
+            "WHERE relid = 'res_partner'::regclass"
+        )
+        return cr.fetchone()
+
+
+def run_counting_hot(dbname, as_of, profile=None):
+    """``in_subprocess("run")`` plus how many of its res_partner updates were
+    HOT (heap-only: the row's new version stayed on its page, so no index
+    got a new entry)."""
+    hot_before, updates_before = partner_updates(dbname)
+    result = in_subprocess("run", dbname, as_of, profile)
+    hot, updates = partner_updates(dbname)
+    result["hot_updates"] = hot - hot_before
+    result["updates"] = updates - updates_before
+    return result
+
+
+def fresh_copy(source, dbname, fillfactor=None):
+    """A settled copy of ``source``, with res_partner's ``fillfactor`` set
+    when given (README, Performance: room on each page for the nightly
+    update of every row)."""
+    build_db.clone_database(source, dbname)
+    if fillfactor:
+        with contextlib.closing(build_db.connect(dbname)) as conn:
+            conn.autocommit = True
+            alter = sql.SQL("ALTER TABLE res_partner SET (fillfactor = {})")
+            conn.cursor().execute(alter.format(sql.Literal(fillfactor)))
+    build_db.settle()
+
+
+def bench_size(
+    customers, moves, as_of, naive, profile_dir=None, repeat=1, fillfactor=None
+):
     """Runs on a copy of the built database, which stays pristine; with
     ``repeat`` > 1 the first run is timed again on that many fresh copies in
     all, since its wall time varies more between runs than its CPU time."""
@@ -292,19 +333,18 @@ def bench_size(customers, moves, as_of, naive, profile_dir=None, repeat=1):
         build_db.build(customers, moves, source, as_of=as_of)
     build_db.ensure_module_current(source)
     dbname = f"{source}_work"
-    build_db.clone_database(source, dbname)
-    build_db.settle()
+    fresh_copy(source, dbname, fillfactor)
     profile = None
     if profile_dir:
         profile = str(Path(profile_dir) / f"run_{customers}_{moves}.txt")
-    result = {"customers": customers, "moves": moves}
+    result = {"customers": customers, "moves": moves, "fillfactor": fillfactor}
     try:
         print(f"{dbname}: first run", file=sys.stderr, flush=True)
-        result["first"] = in_subprocess("run", dbname, as_of, profile)
+        result["first"] = run_counting_hot(dbname, as_of, profile)
         print(f"{dbname}: second run, same day", file=sys.stderr, flush=True)
-        result["again"] = in_subprocess("run", dbname, as_of)
+        result["again"] = run_counting_hot(dbname, as_of)
         print(f"{dbname}: third run, next day", file=sys.stderr, flush=True)
-        result["next_day"] = in_subprocess("run", dbname, as_of + timedelta(days=1))
+        result["next_day"] = run_counting_hot(dbname, as_of + timedelta(days=1))
         if naive:
             print(f"{dbname}: naive job", file=sys.stderr, flush=True)
             result["naive"] = in_subprocess("naive", dbname, as_of)
@@ -315,10 +355,9 @@ def bench_size(customers, moves, as_of, naive, profile_dir=None, repeat=1):
     repeats = []
     for attempt in range(2, repeat + 1):
         print(f"{dbname}: first run on fresh copy {attempt}/{repeat}", file=sys.stderr)
-        build_db.clone_database(source, dbname)
-        build_db.settle()
+        fresh_copy(source, dbname, fillfactor)
         try:
-            repeats.append(in_subprocess("run", dbname, as_of))
+            repeats.append(run_counting_hot(dbname, as_of))
         finally:
             build_db.drop_database(dbname)
     if repeats:
@@ -372,6 +411,16 @@ def markdown(results, install, naive_size):
                 + f" s (median {statistics.median(totals):.2f} s)."
             )
     for res in results:
+        hot = ", ".join(
+            f"{label} {res[key]['hot_updates']:,} of {res[key]['updates']:,}"
+            for key, label in (("first", "first run"), ("next_day", "next day"))
+        )
+        fillfactor = res.get("fillfactor") or "100 (default)"
+        lines.append(
+            f"res_partner updates that were HOT at {res['customers']:,} customers, "
+            f"fillfactor {fillfactor}: {hot}."
+        )
+    for res in results:
         ours = res["first"]["timings"]["total"]
         for key, label in (
             ("naive", "with the module's index"),
@@ -421,6 +470,11 @@ def main():
         help="fresh copies each size's first run is timed on",
     )
     parser.add_argument(
+        "--fillfactor",
+        type=int,
+        help="res_partner's fillfactor on the copies the runs write (10-100)",
+    )
+    parser.add_argument(
         "--worker", choices=("run", "naive", NAIVE_NO_INDEX), help=argparse.SUPPRESS
     )
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -440,6 +494,7 @@ def main():
                 customers == args.naive,
                 args.profile_dir,
                 args.repeat,
+                args.fillfactor,
             )
         )
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)

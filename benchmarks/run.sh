@@ -9,6 +9,7 @@
 #   BENCH_INSTALL  customers:moves of the install timing (default 1000000:10000000, "": skip)
 #   BENCH_JSON     where the raw measurements go (default benchmarks/results/bench_run.json)
 #   BENCH_REPEAT   fresh copies each size's first run is timed on (default 1)
+#   BENCH_FILLFACTOR  res_partner's fillfactor on those copies (default: Odoo's, 100)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$REPO_ROOT"
@@ -27,4 +28,5 @@ mkdir -p "$(dirname "$JSON")"
 
 args=(--sizes "$SIZES" --naive "$NAIVE" --json "$JSON" --repeat "${BENCH_REPEAT:-1}")
 [ -z "$INSTALL" ] || args+=(--install "$INSTALL")
+[ -z "${BENCH_FILLFACTOR:-}" ] || args+=(--fillfactor "$BENCH_FILLFACTOR")
 ODOO_SRC="$ODOO_SRC" exec "$PYTHON" benchmarks/bench_run.py "${args[@]}"
