@@ -13,7 +13,9 @@ in a fresh Python process so that ``ru_maxrss`` is that job's alone:
 2. ``again``: a second run, same ``as_of``, no new invoice: the fraction of
    partner rows it wrote (rows whose ``xmin`` is the run's transaction or one
    of its subtransactions: nothing else writes to a benchmark database);
-3. ``next-day``: a third run one day later, still no new invoice;
+3. ``next-day`` and ``day-after``: runs one and two days later, still no new
+   invoice (the daily cron), with no VACUUM in between; for the first run and
+   these, how many res_partner updates were HOT and the size of its heap;
 4. ``naive`` (one size): the reference job below, rolled back; then again
    without the module's covering index on account_move (dropped inside the
    rolled-back transaction), as a naive module's database has no such index;
@@ -287,11 +289,11 @@ def time_install(customers, moves):
 
 def partner_updates(dbname):
     """(HOT updates, all updates) of res_partner so far, from the statistics
-    a finished run's backend has reported."""
+    a finished run's backend has reported, and its heap's size in MB."""
     with contextlib.closing(build_db.connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute(
-            "SELECT n_tup_hot_upd, n_tup_upd FROM pg_stat_user_tables "
-            "WHERE relid = 'res_partner'::regclass"
+            "SELECT n_tup_hot_upd, n_tup_upd, pg_relation_size(relid) / 2 ^ 20 "
+            "FROM pg_stat_user_tables WHERE relid = 'res_partner'::regclass"
         )
         return cr.fetchone()
 
@@ -300,11 +302,12 @@ def run_counting_hot(dbname, as_of, profile=None):
     """``in_subprocess("run")`` plus how many of its res_partner updates were
     HOT (heap-only: the row's new version stayed on its page, so no index
     got a new entry)."""
-    hot_before, updates_before = partner_updates(dbname)
+    hot_before, updates_before, _heap = partner_updates(dbname)
     result = in_subprocess("run", dbname, as_of, profile)
-    hot, updates = partner_updates(dbname)
+    hot, updates, heap = partner_updates(dbname)
     result["hot_updates"] = hot - hot_before
     result["updates"] = updates - updates_before
+    result["partner_heap_mb"] = round(heap)
     return result
 
 
@@ -345,6 +348,8 @@ def bench_size(
         result["again"] = run_counting_hot(dbname, as_of)
         print(f"{dbname}: third run, next day", file=sys.stderr, flush=True)
         result["next_day"] = run_counting_hot(dbname, as_of + timedelta(days=1))
+        print(f"{dbname}: fourth run, the day after", file=sys.stderr, flush=True)
+        result["day_after"] = run_counting_hot(dbname, as_of + timedelta(days=2))
         if naive:
             print(f"{dbname}: naive job", file=sys.stderr, flush=True)
             result["naive"] = in_subprocess("naive", dbname, as_of)
@@ -411,14 +416,20 @@ def markdown(results, install, naive_size):
                 + f" s (median {statistics.median(totals):.2f} s)."
             )
     for res in results:
-        hot = ", ".join(
-            f"{label} {res[key]['hot_updates']:,} of {res[key]['updates']:,}"
-            for key, label in (("first", "first run"), ("next_day", "next day"))
+        days = "; ".join(
+            f"{label} {res[key]['timings']['total']:.2f} s, "
+            f"{res[key]['hot_updates']:,} of {res[key]['updates']:,} updates HOT, "
+            f"heap {res[key]['partner_heap_mb']:,} MB"
+            for key, label in (
+                ("first", "first run"),
+                ("next_day", "next day"),
+                ("day_after", "the day after"),
+            )
         )
         fillfactor = res.get("fillfactor") or "100 (default)"
         lines.append(
-            f"res_partner updates that were HOT at {res['customers']:,} customers, "
-            f"fillfactor {fillfactor}: {hot}."
+            f"Daily runs at {res['customers']:,} customers, res_partner "
+            f"fillfactor {fillfactor}, no VACUUM in between: {days}."
         )
     for res in results:
         ours = res["first"]["timings"]["total"]
