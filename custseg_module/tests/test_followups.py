@@ -411,8 +411,9 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         followup = self._followups(partner).with_user(self.salesman)
         followup.action_done()
         self.assertFalse(self._followups(partner))
+        # The day it was done is the salesperson's today, in their time zone.
         self.assertEqual(
-            partner.segment_followup_done_date, fields.Date.context_today(partner)
+            partner.segment_followup_done_date, fields.Date.context_today(followup)
         )
         # The chatter keeps the done activity.
         self.assertTrue(
@@ -434,7 +435,7 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         followup.with_context(custseg_followup_replace=True).unlink()
         self.assertFalse(self._followups(partner))
         self.assertEqual(
-            partner.segment_followup_done_date, fields.Date.context_today(partner)
+            partner.segment_followup_done_date, fields.Date.context_today(followup)
         )
 
     def test_salesperson_cannot_set_what_the_followups_own(self):

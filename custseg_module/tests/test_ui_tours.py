@@ -63,7 +63,11 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         self.env.invalidate_all()
         self.assertEqual(customer.customer_segment_id, self.segments["loyal"])
         self.assertTrue(customer.segment_locked)
-        self.assertEqual(customer.segment_date, fields.Date.context_today(customer))
+        # The day of the drag is the manager's today, in their time zone.
+        self.assertEqual(
+            customer.segment_date,
+            fields.Date.context_today(customer.with_user(self.manager)),
+        )
         self.assertNotEqual(customer.segment_date, before)
         # Only the dragged customer moved; the run's figures stay.
         self.assertEqual(customer.rfm_code[:2], "51")
@@ -116,7 +120,8 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         self.env.invalidate_all()
         self.assertFalse(welcome.exists().filtered("active"))
         self.assertEqual(
-            customer.segment_followup_done_date, fields.Date.context_today(customer)
+            customer.segment_followup_done_date,
+            fields.Date.context_today(customer.with_user(self.salesman)),
         )
         # Done like any activity: its feedback is in the customer's chatter.
         done = customer.message_ids - messages
