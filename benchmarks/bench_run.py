@@ -287,7 +287,7 @@ def time_install(customers, moves):
         build_db.drop_database(target)
 
 
-def partner_updates(dbname):
+def partner_table_stats(dbname):
     """(HOT updates, all updates) of res_partner so far, from the statistics
     a finished run's backend has reported, and its heap's size in MB."""
     with contextlib.closing(build_db.connect(dbname)) as conn, conn.cursor() as cr:
@@ -301,27 +301,46 @@ def partner_updates(dbname):
 def run_counting_hot(dbname, as_of, profile=None):
     """``in_subprocess("run")`` plus how many of its res_partner updates were
     HOT (heap-only: the row's new version stayed on its page, so no index
-    got a new entry)."""
-    hot_before, updates_before, _heap = partner_updates(dbname)
+    got a new entry) and the size of res_partner's heap afterwards."""
+    hot_before, updates_before, _heap = partner_table_stats(dbname)
     result = in_subprocess("run", dbname, as_of, profile)
-    hot, updates, heap = partner_updates(dbname)
+    hot, updates, heap = partner_table_stats(dbname)
     result["hot_updates"] = hot - hot_before
     result["updates"] = updates - updates_before
     result["partner_heap_mb"] = round(heap)
     return result
 
 
-def fresh_copy(source, dbname, fillfactor=None):
-    """A settled copy of ``source``, with res_partner's ``fillfactor`` set
-    when given (README, Performance: room on each page for the nightly
-    update of every row)."""
+def built_database(customers, moves, as_of):
+    """The name of the benchmark database of that size, built if missing and
+    updated if the module changed since."""
+    source = build_db.default_name(customers, moves)
+    if not build_db.database_exists(source):
+        print(f"building {source}", file=sys.stderr, flush=True)
+        build_db.build(customers, moves, source, as_of=as_of)
+    build_db.ensure_module_current(source)
+    return source
+
+
+def fresh_copy(source, dbname, prepare=None):
+    """A settled copy of ``source``; ``prepare(cursor)``, when given, runs in
+    it first (autocommit), e.g. to change a table setting for the runs."""
     build_db.clone_database(source, dbname)
-    if fillfactor:
+    if prepare:
         with contextlib.closing(build_db.connect(dbname)) as conn:
             conn.autocommit = True
-            alter = sql.SQL("ALTER TABLE res_partner SET (fillfactor = {})")
-            conn.cursor().execute(alter.format(sql.Literal(fillfactor)))
+            with conn.cursor() as cr:
+                prepare(cr)
     build_db.settle()
+
+
+def set_fillfactor(fillfactor):
+    """A ``fresh_copy`` preparation: res_partner's ``fillfactor`` (README,
+    Performance: room on each page for the nightly update of every row)."""
+    if not fillfactor:
+        return None
+    alter = sql.SQL("ALTER TABLE res_partner SET (fillfactor = {})")
+    return lambda cr: cr.execute(alter.format(sql.Literal(fillfactor)))
 
 
 def bench_size(
@@ -330,13 +349,10 @@ def bench_size(
     """Runs on a copy of the built database, which stays pristine; with
     ``repeat`` > 1 the first run is timed again on that many fresh copies in
     all, since its wall time varies more between runs than its CPU time."""
-    source = build_db.default_name(customers, moves)
-    if not build_db.database_exists(source):
-        print(f"building {source}", file=sys.stderr, flush=True)
-        build_db.build(customers, moves, source, as_of=as_of)
-    build_db.ensure_module_current(source)
+    source = built_database(customers, moves, as_of)
     dbname = f"{source}_work"
-    fresh_copy(source, dbname, fillfactor)
+    prepare = set_fillfactor(fillfactor)
+    fresh_copy(source, dbname, prepare)
     profile = None
     if profile_dir:
         profile = str(Path(profile_dir) / f"run_{customers}_{moves}.txt")
@@ -360,7 +376,7 @@ def bench_size(
     repeats = []
     for attempt in range(2, repeat + 1):
         print(f"{dbname}: first run on fresh copy {attempt}/{repeat}", file=sys.stderr)
-        fresh_copy(source, dbname, fillfactor)
+        fresh_copy(source, dbname, prepare)
         try:
             repeats.append(run_counting_hot(dbname, as_of))
         finally:

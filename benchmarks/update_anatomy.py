@@ -16,7 +16,6 @@ they are Odoo's, or guard the segment link.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from datetime import date
 
@@ -62,18 +61,20 @@ VARIANTS = [
 ]
 
 
-def prepare(dbname, generator):
-    """Run the statement ``generator`` builds in the copy ``dbname``."""
+def removing(generator):
+    """A ``bench_run.fresh_copy`` preparation: run the statement ``generator``
+    builds in the copy."""
     if not generator:
-        return
-    with contextlib.closing(build_db.connect(dbname)) as conn:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute(generator)
-            statement = cr.fetchone()[0]
-            if not statement:
-                sys.exit(f"{dbname}: nothing to remove for {generator!r}")
-            cr.execute(statement)
+        return None
+
+    def prepare(cr):
+        cr.execute(generator)
+        statement = cr.fetchone()[0]
+        if not statement:
+            raise SystemExit(f"nothing to remove for {generator!r}")
+        cr.execute(statement)
+
+    return prepare
 
 
 def main():
@@ -83,18 +84,13 @@ def main():
     parser.add_argument("--as-of", default=build_db.AS_OF.isoformat())
     args = parser.parse_args()
     as_of = date.fromisoformat(args.as_of)
-    source = build_db.default_name(args.customers, args.moves)
-    if not build_db.database_exists(source):
-        build_db.build(args.customers, args.moves, source, as_of=as_of)
-    build_db.ensure_module_current(source)
+    source = bench_run.built_database(args.customers, args.moves, as_of)
     dbname = f"{source}_anatomy"
     rows = []
     for label, generator in VARIANTS:
         print(f"{dbname}: first run {label}", file=sys.stderr, flush=True)
-        build_db.clone_database(source, dbname)
         try:
-            prepare(dbname, generator)
-            build_db.settle()
+            bench_run.fresh_copy(source, dbname, removing(generator))
             result = bench_run.in_subprocess("run", dbname, as_of)
         finally:
             build_db.drop_database(dbname)
