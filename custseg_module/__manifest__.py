@@ -19,6 +19,7 @@
         "data/custseg_segment_data.xml",
         "data/ir_cron.xml",
         "views/custseg_segment_views.xml",
+        "views/custseg_grid_editor_views.xml",
         "views/custseg_run_views.xml",
         "views/custseg_partner_history_views.xml",
         "views/res_partner_views.xml",

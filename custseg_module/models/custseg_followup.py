@@ -134,6 +134,9 @@ class CustsegFollowup(models.AbstractModel):
                   LEFT JOIN open_followup o ON o.partner_id = t.partner_id
                  WHERE s.followup_enabled AND s.active
                    AND (%(include_locked)s OR p.segment_locked IS NOT TRUE)
+                   AND COALESCE(p.purchase_probability, 0)
+                       >= COALESCE(s.followup_min_probability, 0)
+                   AND COALESCE(p.predicted_clv, 0) >= COALESCE(s.followup_min_clv, 0)
                    AND NOT t.segment_id = ANY(COALESCE(o.segment_ids, '{}'))
                    AND (t.old_segment_id IS DISTINCT FROM t.segment_id
                         OR (%(locked_entered)s)

@@ -5,10 +5,11 @@ from .res_partner import LIFECYCLE_STAGES, VALUE_TIERS
 
 
 class CustsegPartnerHistory(models.Model):
-    """One row per customer and run in which its segment, tier or stage changed.
+    """One row per customer and run in which its segment, tier or stage changed,
+    and one per manual segment change or unlock (no run; create_uid says who).
 
-    Rows are inserted in bulk by the run (custseg.run._phase_history), never
-    one by one; the pivot of old × new segment is the transition matrix.
+    Run rows are inserted in bulk by the run (custseg.run._phase_history),
+    never one by one; the pivot of old × new segment is the transition matrix.
     """
 
     _name = "custseg.partner.history"
@@ -18,8 +19,17 @@ class CustsegPartnerHistory(models.Model):
     partner_id = fields.Many2one(
         "res.partner", required=True, ondelete="cascade", index=True
     )
-    run_id = fields.Many2one(
-        "custseg.run", required=True, ondelete="cascade", index=True
+    run_id = fields.Many2one("custseg.run", ondelete="cascade", index=True)
+    change_kind = fields.Selection(
+        [
+            ("run", "Segmentation run"),
+            ("manual", "Set by hand"),
+            ("unlock", "Unlocked"),
+        ],
+        string="Change",
+        default="run",
+        help="Who moved the customer: a segmentation run, a manager setting the "
+        "segment by hand (which locks it), or a manager unlocking it.",
     )
     company_id = fields.Many2one("res.company", required=True, index=True)
     date = fields.Date(required=True)

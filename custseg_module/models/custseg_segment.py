@@ -4,7 +4,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..engine import grid_problems, rescale_grid
+from ..engine import rescale_grid
 from .res_partner import _ServerMarker
 
 PROSPECT_CODE = "prospect"
@@ -86,6 +86,19 @@ class CustsegSegment(models.Model):
         default=0,
         help="While the customer stays in this segment, schedule the follow-up "
         "again this many days after the previous one was done; 0 never repeats.",
+    )
+    followup_min_probability = fields.Float(
+        string="Minimum Likelihood",
+        default=0.0,
+        help="Runs schedule this segment's follow-up only for customers whose "
+        "purchase likelihood is at least this; e.g. 5 % keeps win-back calls "
+        "away from customers who left long ago. 0 % schedules for everyone.",
+    )
+    followup_min_clv = fields.Float(
+        string="Minimum Predicted CLV",
+        default=0.0,
+        help="Runs schedule this segment's follow-up only for customers whose "
+        "predicted lifetime value, in the company currency, is at least this.",
     )
     r_score_min = fields.Integer(string="Recency Score From", default=1)
     r_score_max = fields.Integer(string="Recency Score To", default=1)
@@ -304,38 +317,121 @@ class CustsegSegment(models.Model):
         segments left without a cell (with fewer bins). Returns them."""
         if bins == self._score_bins():
             return self.browse()
-        grid, vanished = self._rescaled_rule_grid(bins)
+        grid, _vanished = self._rescaled_rule_grid(bins)
+        return self._write_rule_grid(grid, bins)
+
+    @api.model
+    def _write_rule_grid(self, grid, bins):
+        """Save a whole grid at once: ``grid`` maps each active rule segment's
+        code to its new (r_min, r_max, f_min, f_max) for ``bins`` scores; the
+        active rule segments missing from it are archived (returned). The grid
+        is checked once, after every segment is written, so cells can move
+        from one segment to another in one save."""
+        self._check_new_grid(grid, bins)
         regrid = self.with_context(custseg_regrid=REGRID_CONTEXT)
         rules = regrid.search([("kind", "=", "rule"), ("active", "=", True)])
         for segment in rules:
-            if segment.code in grid:
-                r_min, r_max, f_min, f_max = grid[segment.code]
-                segment.write(
-                    {
-                        "r_score_min": r_min,
-                        "r_score_max": r_max,
-                        "f_score_min": f_min,
-                        "f_score_max": f_max,
-                    }
-                )
-        archived = rules.filtered(lambda segment: segment.code in vanished)
+            if segment.code not in grid:
+                continue
+            r_min, r_max, f_min, f_max = grid[segment.code]
+            values = {
+                "r_score_min": r_min,
+                "r_score_max": r_max,
+                "f_score_min": f_min,
+                "f_score_max": f_max,
+            }
+            if any(segment[name] != value for name, value in values.items()):
+                segment.write(values)
+        archived = rules.filtered(lambda segment: segment.code not in grid)
         archived.active = False
-        # sudo: a system parameter; only administrators save the settings.
-        self.env["ir.config_parameter"].sudo().set_param("custseg.bins", bins)
+        if bins != self._score_bins():
+            # sudo: a system parameter; only managers reshape the grid.
+            self.env["ir.config_parameter"].sudo().set_param("custseg.bins", bins)
         self._check_complete_grid()
         return archived.with_env(self.env)
 
     @api.model
+    def _check_new_grid(self, grid, bins):
+        problems = self._grid_problem_messages(grid, bins)
+        if problems:
+            raise ValidationError("\n".join(problems))
+
+    @api.model
+    def _grid_problem_messages(self, grid, bins):
+        """What is wrong with ``grid`` (code -> ranges) for ``bins`` scores,
+        in the user's words: segments by name, cells as R×F scores."""
+        _ = self.env._
+        names = {
+            segment.code: segment.name
+            for segment in self.with_context(active_test=False).search(
+                [("code", "in", list(grid))]
+            )
+        }
+        problems = []
+        owners = {}
+        for code, (r_min, r_max, f_min, f_max) in grid.items():
+            name = names.get(code, code)
+            if not all(1 <= value <= bins for value in (r_min, r_max, f_min, f_max)):
+                problems.append(
+                    _(
+                        "%(segment)s: scores run from 1 to %(bins)s.",
+                        segment=name,
+                        bins=bins,
+                    )
+                )
+                continue
+            if r_min > r_max or f_min > f_max:
+                problems.append(
+                    _(
+                        "%(segment)s: a range cannot end below its start "
+                        "(recency %(r_min)s to %(r_max)s, frequency %(f_min)s "
+                        "to %(f_max)s).",
+                        segment=name,
+                        r_min=r_min,
+                        r_max=r_max,
+                        f_min=f_min,
+                        f_max=f_max,
+                    )
+                )
+                continue
+            for r in range(r_min, r_max + 1):
+                for f in range(f_min, f_max + 1):
+                    owners.setdefault((r, f), []).append(name)
+        if problems:
+            return problems
+        cells = [(r, f) for r in range(bins, 0, -1) for f in range(1, bins + 1)]
+        missing = [f"R{r} F{f}" for r, f in cells if (r, f) not in owners]
+        doubled = [
+            f"R{r} F{f} ({', '.join(owners[r, f])})"
+            for r, f in cells
+            if len(owners.get((r, f), ())) > 1
+        ]
+        if missing:
+            problems.append(
+                _("Cells without a segment: %(cells)s.", cells=", ".join(missing))
+            )
+        if doubled:
+            problems.append(
+                _(
+                    "Cells in more than one segment: %(cells)s.",
+                    cells=", ".join(doubled),
+                )
+            )
+        return problems
+
+    @api.model
     def _check_grid_for_bins(self, bins, excluded_ids=()):
         """Raise a ValidationError naming missing or doubled R×F cells."""
-        problems = grid_problems(self._rule_grid(excluded_ids), bins)
+        problems = self._grid_problem_messages(self._rule_grid(excluded_ids), bins)
         if problems:
             raise ValidationError(
                 self.env._(
                     "The active segments must cover every recency × frequency "
-                    "cell exactly once (%(bins)s × %(bins)s scores): %(problems)s",
+                    "cell exactly once (%(bins)s × %(bins)s scores). Use Edit "
+                    "Grid to move cells between segments in one save.\n"
+                    "%(problems)s",
                     bins=bins,
-                    problems="; ".join(problems),
+                    problems="\n".join(problems),
                 )
             )
 
@@ -370,9 +466,28 @@ class CustsegSegment(models.Model):
         "followup_plan_id",
         "followup_delay_days",
         "followup_repeat_days",
+        "followup_min_probability",
+        "followup_min_clv",
     )
     def _check_followup(self):
         for segment in self:
+            if not 0.0 <= segment.followup_min_probability <= 1.0:
+                raise ValidationError(
+                    self.env._(
+                        "Segment %(segment)s: the minimum likelihood "
+                        "(%(value)s %%) must be between 0 %% and 100 %%.",
+                        segment=segment.name,
+                        value=f"{segment.followup_min_probability * 100:g}",
+                    )
+                )
+            if segment.followup_min_clv < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Segment %(segment)s: the minimum predicted CLV cannot be "
+                        "negative.",
+                        segment=segment.name,
+                    )
+                )
             if segment.followup_delay_days < 0 or segment.followup_repeat_days < 0:
                 raise ValidationError(
                     self.env._(
@@ -425,6 +540,10 @@ class CustsegSegment(models.Model):
         """unlink() runs no constraint: refuse to leave cells without a segment
         or the customers without a prospect segment."""
         self._check_complete_grid(excluded_ids=self.ids)
+
+    @api.model
+    def action_open_grid_editor(self):
+        return self.env["custseg.grid.editor"]._action_open()
 
     def action_open_customers(self):
         self.ensure_one()

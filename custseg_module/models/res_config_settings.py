@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine import SegmentationConfig
+from ..engine.config import MAX_BINS
 
 ENGINE_DEFAULTS = {
     field.name: field.default
@@ -62,41 +63,41 @@ class ResConfigSettings(models.TransientModel):
         "proportion; with fewer bins, a segment left without a cell is archived.",
     )
     custseg_tier_key_cut = fields.Float(
-        string="Key Customers Share",
+        string="Key Customers' Share",
         config_parameter="custseg.tier_key_cut",
         default=_tier_default(0),
         help="Customers making the first share of revenue are key customers.",
     )
     custseg_tier_important_cut = fields.Float(
-        string="Important Customers Share",
+        string="Important Customers' Share",
         config_parameter="custseg.tier_important_cut",
         default=_tier_default(1),
     )
     custseg_tier_ordinary_cut = fields.Float(
-        string="Ordinary Customers Share",
+        string="Ordinary Customers' Share",
         config_parameter="custseg.tier_ordinary_cut",
         default=_tier_default(2),
         help="Customers beyond this cumulative share of revenue are small.",
     )
     custseg_loyal_min_frequency = fields.Integer(
-        string="Loyal From (purchase days)",
+        string="Regular From (purchase days)",
         config_parameter="custseg.loyal_min_frequency",
         default=_default("loyal_min_frequency"),
     )
     custseg_at_risk_gap_multiple = fields.Float(
-        string="At Risk After (× usual gap)",
+        string="Overdue After (× usual gap)",
         config_parameter="custseg.at_risk_gap_multiple",
         default=_default("at_risk_gap_multiple"),
-        help="A customer is at risk when the time since the last purchase "
+        help="A customer is overdue when the time since the last purchase "
         "exceeds this multiple of the customer's own usual gap between purchases.",
     )
     custseg_at_risk_min_days = fields.Integer(
-        string="At Risk Not Before (days)",
+        string="Overdue Not Before (days)",
         config_parameter="custseg.at_risk_min_days",
         default=_default("at_risk_min_days"),
     )
     custseg_at_risk_max_days = fields.Integer(
-        string="At Risk At Latest (days)",
+        string="Overdue At Latest (days)",
         config_parameter="custseg.at_risk_max_days",
         default=_default("at_risk_max_days"),
     )
@@ -170,21 +171,138 @@ class ResConfigSettings(models.TransientModel):
             params.set_param(key, str(bool(self[setting])))
         return res
 
+    def action_custseg_preview_bins(self):
+        """Open the grid editor on the segments moved onto the bins typed in
+        the settings: how many customers would move, before saving."""
+        self.ensure_one()
+        problems = self._custseg_user_problems()
+        if problems:
+            raise ValidationError("\n".join(problems))
+        return self.env["custseg.grid.editor"]._action_open(self.custseg_bins)
+
     @api.model
     def _custseg_flag(self, key, default):
         # sudo: reading one of our own flags, which users may not read directly.
         raw = self.env["ir.config_parameter"].sudo().get_param(key)
         return default if raw in (None, False) else raw == "True"
 
+    def _custseg_label(self, name):
+        """A setting's label as the screen shows it, in the user's language."""
+        return self._fields[name]._description_string(self.env)
+
+    def _custseg_user_problems(self):
+        """What is wrong with the settings, in the words and units of the
+        screen: field labels, percentages, days."""
+        _ = self.env._
+        label = self._custseg_label
+        problems = []
+
+        def percent(value):
+            return f"{value * 100:g} %"
+
+        def at_least(name, minimum):
+            if self[name] < minimum:
+                problems.append(
+                    _(
+                        "%(setting)s (%(value)s) must be at least %(minimum)s.",
+                        setting=label(name),
+                        value=self[name],
+                        minimum=minimum,
+                    )
+                )
+
+        if not 2 <= self.custseg_bins <= MAX_BINS:
+            problems.append(
+                _(
+                    "%(setting)s (%(value)s) must be between 2 and %(maximum)s.",
+                    setting=label("custseg_bins"),
+                    value=self.custseg_bins,
+                    maximum=MAX_BINS,
+                )
+            )
+        at_least("custseg_lookback_days", 0)
+        for name in TIER_CUT_FIELDS:
+            if not 0.0 < self[name] < 1.0:
+                problems.append(
+                    _(
+                        "%(setting)s (%(value)s) must be between 0 %% and 100 %%.",
+                        setting=label(name),
+                        value=percent(self[name]),
+                    )
+                )
+        for lower, upper in zip(TIER_CUT_FIELDS, TIER_CUT_FIELDS[1:], strict=False):
+            if self[lower] >= self[upper]:
+                problems.append(
+                    _(
+                        "%(lower)s (%(lower_value)s) must be below %(upper)s "
+                        "(%(upper_value)s).",
+                        lower=label(lower),
+                        lower_value=percent(self[lower]),
+                        upper=label(upper),
+                        upper_value=percent(self[upper]),
+                    )
+                )
+        at_least("custseg_loyal_min_frequency", 2)
+        if self.custseg_at_risk_gap_multiple <= 0:
+            problems.append(
+                _(
+                    "%(setting)s (%(value)s) must be above 0.",
+                    setting=label("custseg_at_risk_gap_multiple"),
+                    value=f"{self.custseg_at_risk_gap_multiple:g}",
+                )
+            )
+        at_least("custseg_at_risk_min_days", 0)
+        for first, then, message in (
+            (
+                "custseg_at_risk_min_days",
+                "custseg_at_risk_max_days",
+                _(
+                    "%(first)s (%(first_value)s days) must not exceed %(then)s "
+                    "(%(then_value)s days)."
+                ),
+            ),
+            (
+                "custseg_at_risk_max_days",
+                "custseg_churn_days",
+                _(
+                    "%(then)s (%(then_value)s days) must be at least %(first)s "
+                    "(%(first_value)s days)."
+                ),
+            ),
+            (
+                "custseg_k_min",
+                "custseg_k_max",
+                _(
+                    "%(first)s (%(first_value)s) must not exceed %(then)s "
+                    "(%(then_value)s)."
+                ),
+            ),
+        ):
+            if self[first] > self[then]:
+                problems.append(
+                    message
+                    % {
+                        "first": label(first),
+                        "first_value": self[first],
+                        "then": label(then),
+                        "then_value": self[then],
+                    }
+                )
+        for name in ("custseg_churn_days", "custseg_horizon_days", "custseg_clv_days"):
+            at_least(name, 1)
+        for name in ("custseg_k_min", "custseg_k_max"):
+            at_least(name, 2)
+        return problems
+
     def _custseg_check_values(self):
-        """Validate the whole configuration as the engine would, before saving."""
+        """Validate the whole configuration before saving: first in the
+        screen's words, then as the engine would."""
+        problems = self._custseg_user_problems()
+        if problems:
+            raise ValidationError("\n".join(problems))
         values = {
             engine: self[setting] for setting, engine in ENGINE_PARAMETERS.items()
         }
-        if self.custseg_lookback_days < 0:
-            raise ValidationError(
-                self.env._("The lookback window cannot be negative (0 = all history).")
-            )
         self._custseg_validate(
             clustering=self.custseg_clustering,
             lookback_days=self.custseg_lookback_days,

@@ -14,6 +14,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 from .custseg_run import WRITTEN_FIELDS
 
@@ -24,12 +25,15 @@ VALUE_TIERS = [
     ("small", "Small"),
     ("negative", "Negative"),
 ]
+# Stage labels share no word with the default segment names (one word, one
+# meaning): the segments "New Customers", "Loyal Customers" and "At Risk" rank
+# customers against each other; a stage follows the customer's own rhythm.
 LIFECYCLE_STAGES = [
     ("prospect", "Prospect"),
-    ("new", "New"),
+    ("new", "First Purchase"),
     ("repeat", "Repeat"),
-    ("loyal", "Loyal"),
-    ("at_risk", "At Risk"),
+    ("loyal", "Regular"),
+    ("at_risk", "Overdue"),
     ("churned", "Churned"),
     ("reactivated", "Reactivated"),
 ]
@@ -41,6 +45,11 @@ RECENCY_OPERATORS = {
     ">=": ("<=", operator.ge),
     "=": ("=", operator.eq),
     "!=": ("!=", operator.ne),
+}
+# Group rows sort in this order, not alphabetically (_read_group_orderby).
+MEANING_ORDERS = {
+    "value_tier": [value for value, _label in VALUE_TIERS],
+    "lifecycle_stage": [value for value, _label in LIFECYCLE_STAGES],
 }
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
 # Fields a manager may set by hand; everything else only a run writes.
@@ -72,20 +81,36 @@ class ResPartner(models.Model):
     customer_segment_id = fields.Many2one(
         "custseg.segment",
         string="Segment",
+        help="The customer's cell of the recency × frequency grid, ranked against "
+        "all other customers (see the segment's playbook). The lifecycle stage, "
+        "by contrast, follows the customer's own buying rhythm.",
         index=True,
         copy=False,
         ondelete="restrict",
         tracking=True,
         group_expand="_read_group_customer_segment_ids",
     )
-    value_tier = fields.Selection(VALUE_TIERS, copy=False)
-    lifecycle_stage = fields.Selection(LIFECYCLE_STAGES, copy=False)
+    value_tier = fields.Selection(
+        VALUE_TIERS,
+        copy=False,
+        help="Pareto tier of the customer's net revenue: key customers make the "
+        "first share of revenue, then important, ordinary and small ones.",
+    )
+    lifecycle_stage = fields.Selection(
+        LIFECYCLE_STAGES,
+        copy=False,
+        help="Where the customer is in its own buying rhythm (new, repeat, "
+        "loyal, lapsing, churned...), from the time since its last purchase "
+        "compared with its usual gap. The segment, by contrast, ranks the "
+        "customer's recency and frequency against all other customers.",
+    )
     # Not stored: a stored day count would change on every customer every day
     # and make each daily run rewrite them all (README, Performance).
     rfm_recency_days = fields.Integer(
         string="Recency (days)",
         compute="_compute_rfm_recency_days",
         search="_search_rfm_recency_days",
+        aggregator="avg",
         help="Days from the last purchase to the as-of date of the latest "
         "segmentation run, the date the R score was computed at.",
     )
@@ -100,9 +125,9 @@ class ResPartner(models.Model):
         help="Untaxed invoices minus refunds, in the currency of the company "
         "that ran the segmentation.",
     )
-    rfm_r_score = fields.Integer(string="R Score", copy=False)
-    rfm_f_score = fields.Integer(string="F Score", copy=False)
-    rfm_m_score = fields.Integer(string="M Score", copy=False)
+    rfm_r_score = fields.Integer(string="R Score", copy=False, aggregator="avg")
+    rfm_f_score = fields.Integer(string="F Score", copy=False, aggregator="avg")
+    rfm_m_score = fields.Integer(string="M Score", copy=False, aggregator="avg")
     rfm_code = fields.Char(string="RFM Code", copy=False)
     first_purchase_date = fields.Date(copy=False)
     last_purchase_date = fields.Date(copy=False)
@@ -110,6 +135,7 @@ class ResPartner(models.Model):
         string="Purchase Likelihood",
         digits=(16, 4),
         copy=False,
+        aggregator="avg",
         help="Probability of at least one purchase within the likelihood horizon.",
     )
     predicted_clv = fields.Monetary(
@@ -193,6 +219,38 @@ class ResPartner(models.Model):
         return with_purchase
 
     @api.model
+    def _read_group_orderby(self, order, groupby_terms, query):
+        """Tiers and stages in their meaning's order (key → negative, prospect
+        → reactivated) wherever customers are grouped by them, not
+        alphabetically."""
+        parts = order.split(",") if order else list(groupby_terms)
+        if not any(part.split()[0] in MEANING_ORDERS for part in parts if part.split()):
+            return super()._read_group_orderby(order, groupby_terms, query)
+        terms = []
+        for part in parts:
+            words = part.split()
+            term = words[0] if words else ""
+            if term in MEANING_ORDERS and term in groupby_terms:
+                direction = (
+                    "DESC" if len(words) > 1 and words[1].upper() == "DESC" else "ASC"
+                )
+                terms.append(
+                    SQL(
+                        "array_position(%s::varchar[], %s) %s",
+                        MEANING_ORDERS[term],
+                        groupby_terms[term],
+                        SQL(direction),
+                    )
+                )
+            elif order:
+                terms.append(super()._read_group_orderby(part, groupby_terms, query))
+            else:
+                terms.append(
+                    super()._read_group_orderby("", {term: groupby_terms[term]}, query)
+                )
+        return SQL(", ").join(term for term in terms if term)
+
+    @api.model
     def _read_group_customer_segment_ids(self, segments, domain):
         """Every active segment is a kanban column, even when empty."""
         return segments.search([], order=segments._order)
@@ -228,6 +286,7 @@ class ResPartner(models.Model):
             return self.with_context(custseg_merge=None).write(
                 {name: value for name, value in vals.items() if name not in owned}
             )
+        manual_moves = None
         if self.env.context.get("custseg_sync") is not SYNC_CONTEXT:
             self._check_segmentation_write(vals)
             if vals.get("customer_segment_id") and "segment_locked" not in vals:
@@ -237,10 +296,73 @@ class ResPartner(models.Model):
                     "segment_locked": True,
                     "segment_date": fields.Date.context_today(self),
                 }
+            manual_moves = self._custseg_manual_moves(vals)
         # Odoo then syncs commercial fields to the contacts: no user edit either.
-        return super(ResPartner, self.with_context(custseg_sync=SYNC_CONTEXT)).write(
+        result = super(ResPartner, self.with_context(custseg_sync=SYNC_CONTEXT)).write(
             vals
         )
+        if manual_moves:
+            # sudo: history rows are the module's audit trail, written for the
+            # manager whose change they record (create_uid); nobody edits them.
+            self.env["custseg.partner.history"].sudo().create(manual_moves)
+        return result
+
+    def _custseg_manual_moves(self, vals):
+        """History rows of a manual segment change or unlock of these
+        customers (values before the write); refuses moving a customer with
+        purchases into the prospect segment."""
+        moved = "customer_segment_id" in vals
+        unlocked = "segment_locked" in vals and not vals["segment_locked"]
+        if not (moved or unlocked):
+            return []
+        customers = self.filtered(
+            lambda partner: partner == partner.commercial_partner_id
+        )
+        new_segment = self.env["custseg.segment"].browse(
+            vals.get("customer_segment_id")
+        )
+        if moved and new_segment.kind == "prospect":
+            buyers = customers.filtered(
+                lambda partner: partner.rfm_frequency or partner.last_purchase_date
+            )
+            if buyers:
+                raise UserError(
+                    self.env._(
+                        "%(customers)s cannot go to %(segment)s: that segment "
+                        "holds customers without a purchase, and they have "
+                        "bought. Choose another segment.",
+                        customers=", ".join(buyers.mapped("display_name")),
+                        segment=new_segment.name,
+                    )
+                )
+        today = fields.Date.context_today(self)
+        rows = []
+        for partner in customers:
+            old_segment = partner.customer_segment_id
+            if moved and new_segment != old_segment:
+                kind, target = "manual", new_segment
+            elif unlocked and partner.segment_locked:
+                kind, target = "unlock", old_segment
+            else:
+                continue
+            rows.append(
+                {
+                    "partner_id": partner.id,
+                    "company_id": (partner.company_id or self.env.company).id,
+                    "date": today,
+                    "change_kind": kind,
+                    "old_segment_id": old_segment.id,
+                    "new_segment_id": target.id,
+                    "old_value_tier": partner.value_tier,
+                    "new_value_tier": partner.value_tier,
+                    "old_lifecycle_stage": partner.lifecycle_stage,
+                    "new_lifecycle_stage": partner.lifecycle_stage,
+                    "r_score": partner.rfm_r_score,
+                    "f_score": partner.rfm_f_score,
+                    "m_score": partner.rfm_m_score,
+                }
+            )
+        return rows
 
     def _check_segmentation_write(self, vals):
         """Segmentation figures are the run's; only managers override segments."""
