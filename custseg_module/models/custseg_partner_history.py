@@ -42,3 +42,15 @@ class CustsegPartnerHistory(models.Model):
     r_score = fields.Integer(string="R")
     f_score = fields.Integer(string="F")
     m_score = fields.Integer(string="M")
+
+    def init(self):
+        # The run inserts its rows in SQL (custseg.run._phase_history): the
+        # column's own default makes them "run" rows without naming it there.
+        self.env.cr.execute(
+            "ALTER TABLE custseg_partner_history "
+            "ALTER COLUMN change_kind SET DEFAULT 'run'"
+        )
+        self.env.cr.execute(
+            "UPDATE custseg_partner_history SET change_kind = 'run' "
+            "WHERE change_kind IS NULL"
+        )

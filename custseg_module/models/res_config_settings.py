@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import dataclasses
+import re
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -29,11 +30,28 @@ TRUE_BY_DEFAULT_FLAGS = {
     "custseg_clustering": ("custseg.clustering", ENGINE_DEFAULTS["clustering"]),
     "custseg_followups_enabled": ("custseg.followups_enabled", True),
 }
+# Settings counted in days, shown as "100 days" in messages.
+DAY_FIELDS = {
+    "custseg_lookback_days",
+    "custseg_at_risk_min_days",
+    "custseg_at_risk_max_days",
+    "custseg_churn_days",
+    "custseg_horizon_days",
+    "custseg_clv_days",
+}
+# "Churned After (days)" -> "Churned After": the unit goes on the value.
+TRAILING_UNIT = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 TIER_CUT_FIELDS = (
     "custseg_tier_key_cut",
     "custseg_tier_important_cut",
     "custseg_tier_ordinary_cut",
 )
+
+
+def shown_minimum(name, minimum, translate):
+    if name in DAY_FIELDS:
+        return translate("%(days)s days", days=minimum)
+    return str(minimum)
 
 
 def _default(engine_field):
@@ -187,111 +205,88 @@ class ResConfigSettings(models.TransientModel):
         return default if raw in (None, False) else raw == "True"
 
     def _custseg_label(self, name):
-        """A setting's label as the screen shows it, in the user's language."""
-        return self._fields[name]._description_string(self.env)
+        """A setting's label as the screen shows it, in the user's language,
+        without its unit in brackets (the message puts the unit on the value)."""
+        label = self._fields[name]._description_string(self.env)
+        return TRAILING_UNIT.sub("", label)
 
     def _custseg_user_problems(self):
         """What is wrong with the settings, in the words and units of the
         screen: field labels, percentages, days."""
         _ = self.env._
         label = self._custseg_label
+
+        def shown(name):
+            value = self[name]
+            if name in TIER_CUT_FIELDS:
+                return f"{value * 100:g} %"
+            if name in DAY_FIELDS:
+                return _("%(days)s days", days=value)
+            return f"{value:g}" if isinstance(value, float) else str(value)
+
+        def problem(message, name, other=None, **values):
+            """``message`` about setting ``name`` (and ``other``), each shown
+            as "Label (value)"."""
+            values["setting"] = f"{label(name)} ({shown(name)})"
+            if other:
+                values["other"] = f"{label(other)} ({shown(other)})"
+            return message % values
+
         problems = []
-
-        def percent(value):
-            return f"{value * 100:g} %"
-
-        def at_least(name, minimum):
-            if self[name] < minimum:
-                problems.append(
-                    _(
-                        "%(setting)s (%(value)s) must be at least %(minimum)s.",
-                        setting=label(name),
-                        value=self[name],
-                        minimum=minimum,
-                    )
-                )
-
+        minimums = {
+            "custseg_lookback_days": 0,
+            "custseg_loyal_min_frequency": 2,
+            "custseg_at_risk_min_days": 0,
+            "custseg_at_risk_max_days": 0,
+            "custseg_churn_days": 1,
+            "custseg_horizon_days": 1,
+            "custseg_clv_days": 1,
+            "custseg_k_min": 2,
+            "custseg_k_max": 2,
+        }
         if not 2 <= self.custseg_bins <= MAX_BINS:
             problems.append(
-                _(
-                    "%(setting)s (%(value)s) must be between 2 and %(maximum)s.",
-                    setting=label("custseg_bins"),
-                    value=self.custseg_bins,
+                problem(
+                    _("%(setting)s must be between 2 and %(maximum)s."),
+                    "custseg_bins",
                     maximum=MAX_BINS,
                 )
             )
-        at_least("custseg_lookback_days", 0)
+        for name, minimum in minimums.items():
+            if self[name] < minimum:
+                problems.append(
+                    problem(
+                        _("%(setting)s must be at least %(minimum)s."),
+                        name,
+                        minimum=shown_minimum(name, minimum, _),
+                    )
+                )
         for name in TIER_CUT_FIELDS:
             if not 0.0 < self[name] < 1.0:
                 problems.append(
-                    _(
-                        "%(setting)s (%(value)s) must be between 0 %% and 100 %%.",
-                        setting=label(name),
-                        value=percent(self[name]),
-                    )
+                    problem(_("%(setting)s must be between 0 %% and 100 %%."), name)
                 )
         for lower, upper in zip(TIER_CUT_FIELDS, TIER_CUT_FIELDS[1:], strict=False):
             if self[lower] >= self[upper]:
                 problems.append(
-                    _(
-                        "%(lower)s (%(lower_value)s) must be below %(upper)s "
-                        "(%(upper_value)s).",
-                        lower=label(lower),
-                        lower_value=percent(self[lower]),
-                        upper=label(upper),
-                        upper_value=percent(self[upper]),
-                    )
+                    problem(_("%(setting)s must be below %(other)s."), lower, upper)
                 )
-        at_least("custseg_loyal_min_frequency", 2)
         if self.custseg_at_risk_gap_multiple <= 0:
             problems.append(
-                _(
-                    "%(setting)s (%(value)s) must be above 0.",
-                    setting=label("custseg_at_risk_gap_multiple"),
-                    value=f"{self.custseg_at_risk_gap_multiple:g}",
+                problem(
+                    _("%(setting)s must be above 0."), "custseg_at_risk_gap_multiple"
                 )
             )
-        at_least("custseg_at_risk_min_days", 0)
-        for first, then, message in (
-            (
-                "custseg_at_risk_min_days",
-                "custseg_at_risk_max_days",
-                _(
-                    "%(first)s (%(first_value)s days) must not exceed %(then)s "
-                    "(%(then_value)s days)."
-                ),
-            ),
-            (
-                "custseg_at_risk_max_days",
-                "custseg_churn_days",
-                _(
-                    "%(then)s (%(then_value)s days) must be at least %(first)s "
-                    "(%(first_value)s days)."
-                ),
-            ),
-            (
-                "custseg_k_min",
-                "custseg_k_max",
-                _(
-                    "%(first)s (%(first_value)s) must not exceed %(then)s "
-                    "(%(then_value)s)."
-                ),
-            ),
+        # Cross-field checks a person expects (first <= then).
+        for first, then in (
+            ("custseg_at_risk_min_days", "custseg_at_risk_max_days"),
+            ("custseg_at_risk_max_days", "custseg_churn_days"),
+            ("custseg_k_min", "custseg_k_max"),
         ):
             if self[first] > self[then]:
                 problems.append(
-                    message
-                    % {
-                        "first": label(first),
-                        "first_value": self[first],
-                        "then": label(then),
-                        "then_value": self[then],
-                    }
+                    problem(_("%(setting)s must be at least %(other)s."), then, first)
                 )
-        for name in ("custseg_churn_days", "custseg_horizon_days", "custseg_clv_days"):
-            at_least(name, 1)
-        for name in ("custseg_k_min", "custseg_k_max"):
-            at_least(name, 2)
         return problems
 
     def _custseg_check_values(self):

@@ -577,30 +577,56 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
             for key in ("custseg.bins", "custseg.churn_days", "custseg.k_min")
         }
         cases = [
-            ({"custseg_lookback_days": -30}, r"lookback window cannot be negative"),
-            ({"custseg_churn_days": -1}, r"churn_days: must be >= 1"),
-            ({"custseg_at_risk_min_days": -10}, r"at_risk_min_days: must be >= 0"),
-            ({"custseg_horizon_days": 0}, r"horizon_days: must be >= 1"),
-            ({"custseg_clv_days": -365}, r"clv_days: must be >= 1"),
+            (
+                {"custseg_lookback_days": -30},
+                r"Lookback Window \(-30 days\) must be at least 0 days",
+            ),
+            (
+                {"custseg_churn_days": -1},
+                r"Churned After \(-1 days\) must be at least 1 days",
+            ),
+            (
+                {"custseg_at_risk_min_days": -10},
+                r"Overdue Not Before \(-10 days\) must be at least 0 days",
+            ),
+            (
+                {"custseg_horizon_days": 0},
+                r"Likelihood Horizon \(0 days\) must be at least",
+            ),
+            ({"custseg_clv_days": -365}, r"CLV Horizon \(-365 days\) must be at least"),
             (
                 {"custseg_at_risk_min_days": 200, "custseg_at_risk_max_days": 100},
-                r"at_risk_min_days: must not exceed at_risk_max_days",
+                r"Overdue At Latest \(100 days\) must be at least Overdue Not Before "
+                r"\(200 days\)",
             ),
             (
                 {"custseg_tier_key_cut": 0.8, "custseg_tier_important_cut": 0.5},
-                r"tier_cuts",
+                r"Key Customers' Share \(80 %\) must be below Important Customers' "
+                r"Share \(50 %\)",
             ),
             (
                 {"custseg_tier_important_cut": 0.95, "custseg_tier_ordinary_cut": 0.95},
-                r"tier_cuts",
+                r"Important Customers' Share \(95 %\) must be below Ordinary",
             ),
-            ({"custseg_tier_ordinary_cut": 1.5}, r"tier_cuts"),
-            ({"custseg_bins": 1}, r"bins: must be >= 2"),
-            ({"custseg_bins": 0}, r"bins: must be >= 2"),
-            ({"custseg_k_min": 6, "custseg_k_max": 3}, r"k_min: must not exceed k_max"),
-            ({"custseg_k_min": 1}, r"k_min: must be >= 2"),
-            ({"custseg_at_risk_gap_multiple": 0.0}, r"at_risk_gap_multiple"),
-            ({"custseg_loyal_min_frequency": 1}, r"loyal_min_frequency"),
+            (
+                {"custseg_tier_ordinary_cut": 1.5},
+                r"Ordinary Customers' Share \(150 %\) must be between 0 % and 100 %",
+            ),
+            ({"custseg_bins": 1}, r"Score Bins \(1\) must be between 2 and 9"),
+            ({"custseg_bins": 0}, r"Score Bins \(0\) must be between 2 and 9"),
+            (
+                {"custseg_k_min": 6, "custseg_k_max": 3},
+                r"Clusters To \(3\) must be at least Clusters From \(6\)",
+            ),
+            ({"custseg_k_min": 1}, r"Clusters From \(1\) must be at least 2"),
+            (
+                {"custseg_at_risk_gap_multiple": 0.0},
+                r"Overdue After \(0\) must be above 0",
+            ),
+            (
+                {"custseg_loyal_min_frequency": 1},
+                r"Regular From \(1\) must be at least 2",
+            ),
         ]
         for values, message in cases:
             with (
@@ -663,11 +689,11 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         )
 
     def test_bins_are_refused_when_no_grid_can_follow(self):
-        with self._refused(ValidationError, r"bins: must be >= 2"):
+        with self._refused(ValidationError, r"Score Bins \(1\) must be between 2"):
             self.env["res.config.settings"].create({"custseg_bins": 1}).execute()
         # A context key sent by a client does not skip the grid check.
         champions = self.segments["champions"]
-        with self._refused(ValidationError, r"doubled cells R4F4 \(champions, loyal\)"):
+        with self._refused(ValidationError, r"R4 F4 \(Champions, Loyal Customers\)"):
             champions.with_context(custseg_regrid=True).r_score_min = 4
         self.assertEqual(self.env["custseg.segment"]._score_bins(), 5)
 
@@ -685,7 +711,8 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
     def test_invalid_rule_grids_are_refused(self):
         segments = self.env["custseg.segment"]
         with self._refused(
-            ValidationError, r"doubled cells R5F5 \((champions, vip|vip, champions)\)"
+            ValidationError,
+            r"more than one segment: R5 F5 \((Champions, VIP|VIP, Champions)\)",
         ):
             segments.create(
                 {
@@ -697,9 +724,9 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
                     "f_score_max": 5,
                 }
             )
-        with self._refused(ValidationError, r"inverted range"):
+        with self._refused(ValidationError, r"Loyal Customers: a range cannot end"):
             self.segments["loyal"].write({"r_score_min": 4, "r_score_max": 3})
-        with self._refused(ValidationError, r"outside 1\.\.5"):
+        with self._refused(ValidationError, r"Can't Lose Them: scores run from 1 to 5"):
             self.segments["cant_lose"].f_score_max = 6
         with self._refused(ValidationError, r"prospect segment"):
             segments.create({"name": "Leads", "code": "leads", "kind": "prospect"})
@@ -707,7 +734,7 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
     def test_deleting_a_rule_segment_that_leaves_a_hole_is_refused(self):
         # No customer is in it, but the grid would miss its cells.
         self.assertFalse(self.segments["need_attention"].customer_count)
-        with self._refused(ValidationError, r"missing cells R3F3"):
+        with self._refused(ValidationError, r"Cells without a segment: R3 F3\."):
             self.segments["need_attention"].unlink()
         with self._refused(ValidationError, r"prospect segment"):
             self.segments["prospect"].unlink()
