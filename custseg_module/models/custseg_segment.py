@@ -472,12 +472,14 @@ class CustsegSegment(models.Model):
     def _check_followup(self):
         for segment in self:
             if not 0.0 <= segment.followup_min_probability <= 1.0:
+                # Outside the _() call: the term extractor evaluates f-strings.
+                percent = "%g" % (segment.followup_min_probability * 100)
                 raise ValidationError(
                     self.env._(
                         "Segment %(segment)s: the minimum likelihood "
                         "(%(value)s %%) must be between 0 %% and 100 %%.",
                         segment=segment.name,
-                        value=f"{segment.followup_min_probability * 100:g}",
+                        value=percent,
                     )
                 )
             if segment.followup_min_clv < 0:

@@ -103,19 +103,19 @@ class ResConfigSettings(models.TransientModel):
         default=_default("loyal_min_frequency"),
     )
     custseg_at_risk_gap_multiple = fields.Float(
-        string="Overdue After (× usual gap)",
+        string="Lapsing After (× usual gap)",
         config_parameter="custseg.at_risk_gap_multiple",
         default=_default("at_risk_gap_multiple"),
-        help="A customer is overdue when the time since the last purchase "
+        help="A customer is lapsing when the time since the last purchase "
         "exceeds this multiple of the customer's own usual gap between purchases.",
     )
     custseg_at_risk_min_days = fields.Integer(
-        string="Overdue Not Before (days)",
+        string="Lapsing Not Before (days)",
         config_parameter="custseg.at_risk_min_days",
         default=_default("at_risk_min_days"),
     )
     custseg_at_risk_max_days = fields.Integer(
-        string="Overdue At Latest (days)",
+        string="Lapsing At Latest (days)",
         config_parameter="custseg.at_risk_max_days",
         default=_default("at_risk_max_days"),
     )

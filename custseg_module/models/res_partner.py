@@ -33,7 +33,7 @@ LIFECYCLE_STAGES = [
     ("new", "First Purchase"),
     ("repeat", "Repeat"),
     ("loyal", "Regular"),
-    ("at_risk", "Overdue"),
+    ("at_risk", "Lapsing"),
     ("churned", "Churned"),
     ("reactivated", "Reactivated"),
 ]
@@ -99,8 +99,8 @@ class ResPartner(models.Model):
     lifecycle_stage = fields.Selection(
         LIFECYCLE_STAGES,
         copy=False,
-        help="Where the customer is in its own buying rhythm (new, repeat, "
-        "loyal, lapsing, churned...), from the time since its last purchase "
+        help="Where the customer is in its own buying rhythm (first purchase, "
+        "repeat, regular, lapsing, churned...), from the time since its last purchase "
         "compared with its usual gap. The segment, by contrast, ranks the "
         "customer's recency and frequency against all other customers.",
     )

@@ -50,6 +50,13 @@ class FollowupAssertions:
         )
 
     @classmethod
+    def _followups_whatever_the_likelihood(cls):
+        """These tests follow who gets a follow-up on entering a segment; the
+        default minimum likelihood of the win-back segments (5 %) is tested in
+        test_segment_grid."""
+        cls.env["custseg.segment"].search([]).followup_min_probability = 0.0
+
+    @classmethod
     def _enable_followups_everywhere(cls):
         """Follow-ups on every rule segment, so that any move lands in one."""
         rules = cls.env["custseg.segment"].search([("kind", "=", "rule")])
@@ -76,6 +83,7 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
             "custseg.followup_user_id", str(cls.default_user.id)
         )
         cls._followups_on_baseline()
+        cls._followups_whatever_the_likelihood()
         partners = cls.env["res.partner"].concat(*cls.grid_customers.values())
         partners.user_id = cls.salesman
         # R2 F4 (At Risk) has no salesperson: the At Risk owner gets it.
@@ -595,6 +603,11 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
 @tagged("post_install", "-at_install")
 class TestBaselineRun(FollowupAssertions, CustsegGridCommon):
     """The default: the first run classifies, later runs follow up."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._followups_whatever_the_likelihood()
 
     def test_first_run_schedules_nothing_later_runs_follow_entries(self):
         first = self._run()

@@ -12,15 +12,15 @@ ZH_SEGMENTS = {
     "prospect": "潜在客户",
     "champions": "冠军客户",
     "loyal": "忠诚客户",
-    "potential_loyalist": "潜在忠诚客户",
+    "potential_loyalist": "准忠诚客户",
     "new": "新客户",
     "promising": "有潜力客户",
     "need_attention": "需要关注",
     "about_to_sleep": "即将沉睡",
-    "at_risk": "流失风险",
-    "cant_lose": "不可流失客户",
+    "at_risk": "风险客户",
+    "cant_lose": "务必挽回客户",
     "hibernating": "休眠客户",
-    "lost": "流失客户",
+    "lost": "失联客户",
 }
 
 
@@ -88,6 +88,21 @@ class TestTranslations(TransactionCase):
         )
         self.assertEqual(labels["customer_segment_id"]["string"], "细分")
         self.assertEqual(labels["purchase_probability"]["string"], "购买可能性")
+        # One vocabulary in Chinese too: no stage label shares a two-character
+        # word with a rule segment's name ("客户", customer, aside).
+        stages = (
+            self.env["res.partner"]
+            .with_context(lang="zh_CN")
+            .fields_get(["lifecycle_stage"], ["selection"])["lifecycle_stage"]
+        )
+
+        def words(text):
+            return {text[i : i + 2] for i in range(len(text) - 1)} - {"客户"}
+
+        for _code, label in stages["selection"]:
+            for code, name in ZH_SEGMENTS.items():
+                if code != "prospect":
+                    self.assertFalse(words(label) & words(name), (label, name))
         grid = champions.rule_grid_html
         self.assertIn("冠军客户", grid)
         self.assertIn("行：最近购买评分", grid)

@@ -587,7 +587,7 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
             ),
             (
                 {"custseg_at_risk_min_days": -10},
-                r"Overdue Not Before \(-10 days\) must be at least 0 days",
+                r"Lapsing Not Before \(-10 days\) must be at least 0 days",
             ),
             (
                 {"custseg_horizon_days": 0},
@@ -596,7 +596,7 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
             ({"custseg_clv_days": -365}, r"CLV Horizon \(-365 days\) must be at least"),
             (
                 {"custseg_at_risk_min_days": 200, "custseg_at_risk_max_days": 100},
-                r"Overdue At Latest \(100 days\) must be at least Overdue Not Before "
+                r"Lapsing At Latest \(100 days\) must be at least Lapsing Not Before "
                 r"\(200 days\)",
             ),
             (
@@ -621,7 +621,7 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
             ({"custseg_k_min": 1}, r"Clusters From \(1\) must be at least 2"),
             (
                 {"custseg_at_risk_gap_multiple": 0.0},
-                r"Overdue After \(0\) must be above 0",
+                r"Lapsing After \(0\) must be above 0",
             ),
             (
                 {"custseg_loyal_min_frequency": 1},

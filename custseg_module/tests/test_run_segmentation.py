@@ -374,9 +374,9 @@ class TestRunSegmentation(CustsegGridCommon):
         self.assertEqual(self._run(user=self.manager).state, "done")
 
     def test_invalid_grid_is_rejected_with_the_cells(self):
-        with self.assertRaisesRegex(ValidationError, r"R4F4"):
+        with self.assertRaisesRegex(ValidationError, r"R4 F4"):
             self.segments["champions"].r_score_min = 4
-        with self.assertRaisesRegex(ValidationError, r"R1F1"):
+        with self.assertRaisesRegex(ValidationError, r"R1 F1"):
             self.segments["lost"].action_archive()
 
 

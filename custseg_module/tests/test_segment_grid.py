@@ -390,12 +390,12 @@ class TestSettingsInUserWords(CustsegGridCommon):
             r"Share \(80 %\)\.$",
         )
 
-    def test_churned_after_must_be_at_least_overdue_at_latest(self):
+    def test_churned_after_must_be_at_least_lapsing_at_latest(self):
         params = self.env["ir.config_parameter"]
         churn = params.get_param("custseg.churn_days")
         self._refused(
             {"custseg_churn_days": 100, "custseg_at_risk_max_days": 180},
-            r"^Churned After \(100 days\) must be at least Overdue At Latest "
+            r"^Churned After \(100 days\) must be at least Lapsing At Latest "
             r"\(180 days\)\.$",
         )
         self.assertEqual(params.get_param("custseg.churn_days"), churn)

@@ -129,3 +129,27 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         # The salesperson's other follow-ups are still open, the segment too.
         self.assertEqual((followups - welcome).filtered("active"), followups - welcome)
         self.assertEqual(customer.customer_segment_id, self.segments["new"])
+
+    def test_manager_moves_a_cell_in_the_grid_editor(self):
+        """Edit Grid: move R3 F4-5 from Loyal Customers to Need Attention in one
+        save, after a preview of how many customers move."""
+        loyal, attention = self.segments["loyal"], self.segments["need_attention"]
+        ranges = ("r_score_min", "r_score_max", "f_score_min", "f_score_max")
+
+        self.start_tour("/odoo", "custseg_grid_editor_tour", login=self.manager.login)
+
+        self.env.invalidate_all()
+        self.assertEqual([loyal[name] for name in ranges], [4, 4, 4, 5])
+        self.assertEqual([attention[name] for name in ranges], [3, 3, 3, 5])
+        self.assertFalse(
+            self.env["custseg.segment"]._grid_problem_messages(
+                self.env["custseg.segment"]._rule_grid(), 5
+            )
+        )
+        # The next run moves the two customers the preview counted.
+        self.env["custseg.run"].run_segmentation(as_of=AS_OF)
+        self.env.invalidate_all()
+        for f_score in (4, 5):
+            self.assertEqual(
+                self.grid_customers[3, f_score].customer_segment_id, attention
+            )
