@@ -543,8 +543,9 @@ class CustsegSegment(models.Model):
         or the customers without a prospect segment."""
         self._check_complete_grid(excluded_ids=self.ids)
 
-    @api.model
     def action_open_grid_editor(self):
+        """Edit Grid (list header, form, menu): the grid editor on every
+        active rule segment, whichever records it is called on."""
         return self.env["custseg.grid.editor"]._action_open()
 
     def action_open_customers(self):
