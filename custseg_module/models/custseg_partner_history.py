@@ -39,9 +39,9 @@ class CustsegPartnerHistory(models.Model):
     new_value_tier = fields.Selection(VALUE_TIERS)
     old_lifecycle_stage = fields.Selection(LIFECYCLE_STAGES)
     new_lifecycle_stage = fields.Selection(LIFECYCLE_STAGES)
-    r_score = fields.Integer(string="R")
-    f_score = fields.Integer(string="F")
-    m_score = fields.Integer(string="M")
+    r_score = fields.Integer(string="R", aggregator="avg")
+    f_score = fields.Integer(string="F", aggregator="avg")
+    m_score = fields.Integer(string="M", aggregator="avg")
 
     def init(self):
         # The run inserts its rows in SQL (custseg.run._phase_history): the

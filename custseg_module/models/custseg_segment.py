@@ -106,13 +106,20 @@ class CustsegSegment(models.Model):
     f_score_max = fields.Integer(string="Frequency Score To", default=1)
 
     customer_count = fields.Integer(compute="_compute_kpis", string="Customers")
-    revenue = fields.Float(compute="_compute_kpis", string="Net Revenue")
+    currency_id = fields.Many2one(
+        "res.currency",
+        compute="_compute_currency_id",
+        help="Currency of the amounts: the company's, in which runs count.",
+    )
+    revenue = fields.Monetary(compute="_compute_kpis", string="Net Revenue")
     revenue_share = fields.Float(
         compute="_compute_kpis",
         string="Revenue Share",
         help="Share of the positive net revenue of all segmented customers.",
     )
-    average_clv = fields.Float(compute="_compute_kpis", string="Average Predicted CLV")
+    average_clv = fields.Monetary(
+        compute="_compute_kpis", string="Average Predicted CLV"
+    )
     rule_grid_html = fields.Html(
         string="R × F Grid",
         compute="_compute_rule_grid_html",
@@ -123,6 +130,10 @@ class CustsegSegment(models.Model):
     _sql_constraints = [
         ("code_unique", "UNIQUE(code)", "The segment code must be unique."),
     ]
+
+    @api.depends_context("company")
+    def _compute_currency_id(self):
+        self.currency_id = self.env.company.currency_id
 
     def _compute_kpis(self):
         """KPIs over commercial partners only, so contacts are not counted twice."""

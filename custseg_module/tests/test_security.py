@@ -28,6 +28,9 @@ ACCESS_MATRIX = {
     "custseg.run": ("r", "rcd"),
     "custseg.run.line": ("r", "rcd"),
     "custseg.partner.history": ("r", "rd"),
+    # The grid editor: managers only (it rewrites the segments).
+    "custseg.grid.editor": ("", "rwcd"),
+    "custseg.grid.editor.line": ("", "rwcd"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 

@@ -185,20 +185,30 @@ class TestNumbersReadRight(CustsegGridCommon):
         )
 
     def test_every_monetary_field_has_its_currency_for_a_salesperson(self):
-        Partner = self.env["res.partner"].with_user(self.salesman)
-        views = Partner.get_views([(False, "form"), (False, "list"), (False, "kanban")])
-        kanban = self.env.ref("custseg_module.res_partner_view_kanban_segment")
-        lists = self.env.ref("custseg_module.res_partner_view_list_segment")
-        for view in (
-            views["views"]["form"],
-            Partner.get_view(kanban.id, "kanban"),
-            Partner.get_view(lists.id, "list"),
-        ):
-            arch = etree.fromstring(view["arch"])
+        """Each amount a salesperson sees comes with its currency field, in
+        the view as the salesperson gets it (groups applied)."""
+        checks = [
+            ("res.partner", None, "form"),
+            ("res.partner", "custseg_module.res_partner_view_kanban_segment", "kanban"),
+            ("res.partner", "custseg_module.res_partner_view_list_segment", "list"),
+            ("res.partner", "custseg_module.res_partner_view_list_best", "list"),
+            ("custseg.segment", "custseg_module.custseg_segment_view_list", "list"),
+            ("custseg.segment", "custseg_module.custseg_segment_view_form", "form"),
+        ]
+        amounts_checked = 0
+        for model, xmlid, view_type in checks:
+            records = self.env[model].with_user(self.salesman)
+            view_id = self.env.ref(xmlid).id if xmlid else None
+            arch = etree.fromstring(records.get_view(view_id, view_type)["arch"])
             names = {node.get("name") for node in arch.iter("field")}
-            for name in ("rfm_monetary", "predicted_clv"):
-                if name in names:
-                    self.assertIn("currency_id", names, view.get("id"))
+            for name in names:
+                field = records._fields.get(name)
+                if field is not None and field.type == "monetary":
+                    self.assertIn(
+                        field.get_currency_field(records), names, (xmlid, name)
+                    )
+                    amounts_checked += 1
+        self.assertGreaterEqual(amounts_checked, 8)
 
     def test_tiers_and_stages_group_in_their_meaning_order(self):
         Partner = self.env["res.partner"]
