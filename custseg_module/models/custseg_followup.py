@@ -23,8 +23,11 @@ Best List (``res.partner.action_schedule_followup``) launches the same follow-up
 at once, whatever the settings.
 
 **Who.** The customer's salesperson (``user_id``), else the segment owner, else
-the default follow-up user of the settings, else the user who started the run;
-archived and portal users are skipped. Plan steps with a preset responsible keep
+the default follow-up user of the settings; each only when it is an active
+internal user (never OdooBot, an archived or a portal user). When none fits, a
+run creates nothing for the customer and counts it as *not assigned* on the run,
+which posts a warning naming the fix; the Best List's button gives it to the
+user who clicked. Plan steps with a preset responsible keep
 it (``mail.activity.plan.template._determine_responsible``); "ask at launch"
 steps get the user above.
 
@@ -94,7 +97,7 @@ class CustsegFollowup(models.AbstractModel):
         previous segment ``replaced`` and ``withdrawn``.
         """
         self._refresh_open_followups()
-        counts = {"created": 0, "replaced": 0, "withdrawn": 0}
+        counts = {"created": 0, "replaced": 0, "withdrawn": 0, "not_assigned": 0}
         settings = self.env["res.config.settings"]
         if not settings._custseg_flag("custseg.followups_enabled", True):
             return counts
@@ -153,6 +156,7 @@ class CustsegFollowup(models.AbstractModel):
             launched = self._launch(reasons, run.as_of, run=run)
             counts["created"] = launched["created"]
             counts["replaced"] = launched["replaced"]
+            counts["not_assigned"] = launched["not_assigned"]
         return counts
 
     @api.model
@@ -230,15 +234,35 @@ class CustsegFollowup(models.AbstractModel):
         ]
         skipped = len(partner_ids) - len(todo)
         if not todo:
-            return {"created": 0, "replaced": 0, "skipped": skipped}
+            return {"created": 0, "replaced": 0, "skipped": skipped, "not_assigned": 0}
         todo_ids = {row["partner_id"] for row in todo}
         replaced = open_followups.filtered(
             lambda activity: activity.custseg_partner_id.id in todo_ids
         )
 
-        fallback_user = self._fallback_user(run)
+        # Nobody to call: a run creates nothing (counted, warned on the run);
+        # a click on the Best List gives it to the user who clicked.
+        clicker = self.env.user
+        if run or not (clicker.active and clicker._is_internal()):
+            clicker = self.env["res.users"]
+        unassigned = []
         for row in todo:
-            row["user_id"] = row["user_id"] or fallback_user.id
+            row["user_id"] = row["user_id"] or clicker.id
+            if not row["user_id"]:
+                unassigned.append(row["partner_id"])
+        if unassigned:
+            todo = [row for row in todo if row["user_id"]]
+            todo_ids -= set(unassigned)
+            replaced = replaced.filtered(
+                lambda activity: activity.custseg_partner_id.id in todo_ids
+            )
+        if not todo:
+            return {
+                "created": 0,
+                "replaced": 0,
+                "skipped": skipped,
+                "not_assigned": len(unassigned),
+            }
         users = self.env["res.users"].browse({row["user_id"] for row in todo})
         user_langs = {user.id: user.lang or self.env.lang or "en_US" for user in users}
         top_products = self._top_products(list(todo_ids), run.as_of if run else None)
@@ -307,6 +331,7 @@ class CustsegFollowup(models.AbstractModel):
             "created": len(activities),
             "replaced": replaced_count,
             "skipped": skipped,
+            "not_assigned": len(unassigned),
         }
 
     @api.model
@@ -402,8 +427,15 @@ class CustsegFollowup(models.AbstractModel):
 
     @api.model
     def _followup_rows(self, partner_ids):
-        """Figures, segment and responsible user (salesperson, else segment
-        owner; None when neither is an active internal user), in one query."""
+        """Figures, segment and responsible user in one query: the customer's
+        salesperson, else the segment owner, else the settings' default
+        follow-up user, each only when it is an active internal user (not
+        OdooBot, not archived, not portal); None when none of them is."""
+        # sudo: the setting is read on behalf of the run or of the button.
+        raw = (
+            self.env["ir.config_parameter"].sudo().get_param("custseg.followup_user_id")
+        )
+        default_user_id = int(raw) if raw and raw.isdigit() else None
         self.env.cr.execute(
             """
             SELECT p.id AS partner_id, p.customer_segment_id AS segment_id,
@@ -411,7 +443,7 @@ class CustsegFollowup(models.AbstractModel):
                    p.segment_date, p.segment_followup_done_date,
                    p.last_purchase_date, p.rfm_monetary, p.purchase_probability,
                    p.predicted_clv,
-                   COALESCE(salesperson.id, owner.id) AS user_id
+                   COALESCE(salesperson.id, owner.id, fallback.id) AS user_id
               FROM res_partner p
               JOIN custseg_segment s ON s.id = p.customer_segment_id
               LEFT JOIN res_users salesperson
@@ -419,26 +451,14 @@ class CustsegFollowup(models.AbstractModel):
                AND salesperson.active AND NOT salesperson.share
               LEFT JOIN res_users owner
                 ON owner.id = s.owner_id AND owner.active AND NOT owner.share
+              LEFT JOIN res_users fallback
+                ON fallback.id = %s AND fallback.active AND NOT fallback.share
              WHERE p.id = ANY(%s)
              ORDER BY p.id
             """,
-            [partner_ids],
+            [default_user_id, partner_ids],
         )
         return self.env.cr.dictfetchall()
-
-    @api.model
-    def _fallback_user(self, run):
-        """The default follow-up user of the settings when it is an active
-        internal user, else the user who started the run (or clicked)."""
-        # sudo: the setting is read on behalf of the run or of the button.
-        raw = (
-            self.env["ir.config_parameter"].sudo().get_param("custseg.followup_user_id")
-        )
-        if raw:
-            user = self.env["res.users"].browse(int(raw)).exists()
-            if user and user.active and not user.share:
-                return user
-        return run.user_id if run else self.env.user
 
     @api.model
     def _lookback_days(self):
