@@ -168,9 +168,10 @@ class MailActivity(models.Model):
         if segments:
             for segment_id in set(segments.values()):
                 done = messages.filtered(
-                    lambda message, segment_id=segment_id: message.model
-                    == "res.partner"
-                    and segments.get(message.res_id) == segment_id
+                    lambda message, segment_id=segment_id: (
+                        message.model == "res.partner"
+                        and segments.get(message.res_id) == segment_id
+                    )
                 )
                 # sudo: the message is Odoo's own post; only its tags are ours.
                 done.sudo().write(

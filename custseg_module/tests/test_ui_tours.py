@@ -124,8 +124,12 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
             fields.Date.context_today(customer.with_user(self.salesman)),
         )
         # Done like any activity: its feedback is in the customer's chatter.
-        done = customer.message_ids - messages
-        self.assertTrue(done.filtered(lambda message: message.mail_activity_type_id))
+        done = (customer.message_ids - messages).filtered("mail_activity_type_id")
+        self.assertEqual(len(done), 1)
+        # with the outcome the salesperson chose, for the reports, and the feedback.
+        self.assertEqual(done.custseg_outcome, "order_expected")
+        self.assertEqual(done.custseg_segment_id, self.segments["new"])
+        self.assertIn("Wants a quote for 20 boxes", str(done.body))
         # The salesperson's other follow-ups are still open, the segment too.
         self.assertEqual((followups - welcome).filtered("active"), followups - welcome)
         self.assertEqual(customer.customer_segment_id, self.segments["new"])
