@@ -27,6 +27,10 @@ import numpy as np
 import pandas as pd
 
 MAX_CONTROL_SHARE = 0.5
+# Days after the entry over which the lift is measured; held-out customers get
+# no follow-up of that segment for the longest one.
+LIFT_WINDOWS = (30, 60, 90)
+CONTROL_DAYS = max(LIFT_WINDOWS)
 Z_95 = 1.959963984540054
 # Fewer customers than this on either side: no conclusion is drawn.
 MIN_GROUP = 20

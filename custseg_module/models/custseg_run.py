@@ -206,6 +206,18 @@ class CustsegRun(models.Model):
         "salesperson, the segment owner nor the default follow-up user of the "
         "settings is an active internal user.",
     )
+    control_treated_count = fields.Integer(
+        string="Entrants Treated",
+        readonly=True,
+        help="Customers entering a segment with follow-ups who were drawn for "
+        "the follow-up (see Follow-up Experiment Entries for each one and why).",
+    )
+    control_held_out_count = fields.Integer(
+        string="Entrants Held Out",
+        readonly=True,
+        help="Customers entering a segment with follow-ups who were held out as "
+        "its control group: no follow-up for 90 days.",
+    )
     silhouette = fields.Float(readonly=True, digits=(16, 4))
     davies_bouldin = fields.Float(
         string="Davies-Bouldin", readonly=True, digits=(16, 4)
@@ -380,6 +392,8 @@ class CustsegRun(models.Model):
                 "activity_replaced_count": followups["replaced"],
                 "activity_withdrawn_count": followups["withdrawn"],
                 "activity_not_assigned_count": followups["not_assigned"],
+                "control_treated_count": followups["treated"],
+                "control_held_out_count": followups["held_out"],
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,

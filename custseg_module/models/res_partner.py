@@ -139,6 +139,13 @@ class ResPartner(models.Model):
         help="When the customer's last segment follow-up was done or cancelled; "
         "reminders count their interval from this day.",
     )
+    custseg_control_until = fields.Date(
+        string="In Control Group Until",
+        compute="_compute_custseg_control_until",
+        help="The customer was held out of its segment's follow-up as part of the "
+        "control group that measures the follow-ups' lift: no follow-up until "
+        "this day, on purpose.",
+    )
 
     @api.model
     def _commercial_fields(self):
@@ -207,6 +214,15 @@ class ResPartner(models.Model):
         )
         for partner in self:
             partner.segment_history_count = counts.get(partner.commercial_partner_id, 0)
+
+    def _compute_custseg_control_until(self):
+        today = fields.Date.context_today(self)
+        commercial = self.commercial_partner_id
+        in_control = self.env["custseg.followup"]._in_control(commercial, today)
+        for partner in self:
+            partner.custseg_control_until = in_control.get(
+                partner.commercial_partner_id, False
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -329,7 +345,13 @@ class ResPartner(models.Model):
         # else and subscribing the salesperson need more than a salesperson has;
         # the read access checked above is the gate.
         result = self.env["custseg.followup"].sudo()._schedule_now(self)
-        if result["created"]:
+        if result["in_control"] and not result["created"]:
+            message = self.env._(
+                "In a control group: no follow-up until the end of the measurement "
+                "(see the customer's Segmentation page)."
+            )
+            kind = "warning"
+        elif result["created"]:
             message = (
                 self.env._("1 follow-up scheduled")
                 if result["created"] == 1

@@ -157,7 +157,10 @@ class TestFollowupWeek(FollowupAssertions, CustsegGridCommon):
         other = self._followups(self.cant_lose)
         other.with_user(self.salesman).action_feedback(feedback="Called")
         message = self.env["mail.message"].search(
-            [("custseg_segment_id", "=", self.segments["cant_lose"].id)]
+            [
+                ("custseg_segment_id", "=", self.segments["cant_lose"].id),
+                ("res_id", "=", self.cant_lose.id),
+            ]
         )
         self.assertEqual(len(message), 1)
         self.assertFalse(message.custseg_outcome)

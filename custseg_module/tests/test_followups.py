@@ -673,6 +673,10 @@ class TestFollowupScale(FollowupAssertions, CustsegCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls._setup_scale_population()
+
+    @classmethod
+    def _setup_scale_population(cls):
         cls._enable_followups_everywhere()
         cls._followups_on_baseline()
         salespeople = [cls.salesman, cls.manager] + [
