@@ -4,6 +4,7 @@
 from datetime import timedelta
 
 import pandas as pd
+from freezegun import freeze_time
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -94,13 +95,18 @@ class TestControlGroups(FollowupAssertions, CustsegCommon):
         self.assertEqual(next_run.activity_created_count, 0)
 
         # The Best List and the partner page say so; the button refuses.
-        customer = held.partner_id[0]
-        customer = customer.with_user(customer.user_id)
-        self.assertEqual(customer.custseg_control_until, until)
-        result = customer.action_schedule_followup()
-        self.assertEqual(result["params"]["type"], "warning")
-        self.assertFalse(self._followups(customer))
-        self.assertFalse(treated.partner_id[0].custseg_control_until)
+        with freeze_time(AS_OF + timedelta(days=2)):
+            customer = held.partner_id[0]
+            customer = customer.with_user(customer.user_id)
+            self.assertEqual(customer.custseg_control_until, until)
+            result = customer.action_schedule_followup()
+            self.assertEqual(result["params"]["type"], "warning")
+            self.assertFalse(self._followups(customer))
+            self.assertFalse(treated.partner_id[0].custseg_control_until)
+        # Once the measurement is over, the customer is a customer like others.
+        with freeze_time(until + timedelta(days=1)):
+            customer.invalidate_recordset(["custseg_control_until"])
+            self.assertFalse(customer.custseg_control_until)
         best_list = self.env.ref("custseg_module.res_partner_view_list_best").arch
         self.assertIn('name="custseg_control_until"', best_list)
         form = self.env["res.partner"].get_view(view_type="form")["arch"]

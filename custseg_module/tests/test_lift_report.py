@@ -20,7 +20,7 @@ class TestLiftReport(CustsegCommon):
         super().setUpClass()
         cls.today = fields.Date.context_today(cls.env["custseg.lift.report"])
         cls.segment = cls.segments["at_risk"]
-        cls.run = cls.env["custseg.run"].create(
+        cls.lift_run = cls.env["custseg.run"].create(
             {"as_of": cls.today - timedelta(days=100), "state": "done"}
         )
         cls.colleague = cls.manager
@@ -69,7 +69,7 @@ class TestLiftReport(CustsegCommon):
         cls.env["custseg.followup.entry"].create(
             [
                 {
-                    "run_id": cls.run.id,
+                    "run_id": cls.lift_run.id,
                     "partner_id": partner.id,
                     "segment_id": (segment or cls.segment).id,
                     "user_id": (cls.colleague if index % 2 else cls.salesman).id,
@@ -111,7 +111,7 @@ class TestLiftReport(CustsegCommon):
 
     def _groups(self, domain, groupby):
         return {
-            key: (count, rate, revenue, done)
+            tuple(key): (count, rate, revenue, done)
             for *key, count, rate, revenue, done in self.env[
                 "custseg.lift.report"
             ]._read_group(
@@ -170,7 +170,7 @@ class TestLiftReport(CustsegCommon):
             [("window", "=", "30"), ("segment_id", "=", self.segment.id)],
             ["experiment_group"],
         )
-        self.assertAlmostEqual(groups_30["held_out",][1], 0.2)
+        self.assertAlmostEqual(groups_30[("held_out",)][1], 0.2)
 
     def test_plain_words_summary_with_the_confidence_interval(self):
         summary = self.segment.lift_summary
