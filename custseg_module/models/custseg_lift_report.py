@@ -131,7 +131,6 @@ class CustsegLiftReport(models.Model):
         window: counts, purchase rates with the difference and its 95 %
         interval, revenue per customer, follow-ups done and their outcomes; or
         why no conclusion can be drawn yet."""
-        _ = self.env._
         rows = self.search_read(
             [("segment_id", "=", segment.id), ("complete", "=", True)],
             [
@@ -151,7 +150,7 @@ class CustsegLiftReport(models.Model):
             held = [row for row in window if row["experiment_group"] == "held_out"]
             if not window:
                 lines.append(
-                    _(
+                    self.env._(
                         "%(days)s days: no customer has been followed that long yet.",
                         days=days,
                     )
@@ -165,7 +164,7 @@ class CustsegLiftReport(models.Model):
             )
             if not result["conclusive"]:
                 lines.append(
-                    _(
+                    self.env._(
                         "%(days)s days: %(treated)s followed up, %(held)s held out: "
                         "too small to conclude yet (at least %(minimum)s customers "
                         "in each group, and some purchases, are needed).",
@@ -176,8 +175,18 @@ class CustsegLiftReport(models.Model):
                     )
                 )
             else:
+                points = {
+                    key: format(result[key] * 100, fmt)
+                    for key, fmt in (
+                        ("rate_treated", ".1f"),
+                        ("rate_held_out", ".1f"),
+                        ("rate_diff", "+.1f"),
+                        ("rate_low", "+.1f"),
+                        ("rate_high", "+.1f"),
+                    )
+                }
                 lines.append(
-                    _(
+                    self.env._(
                         "%(days)s days: %(treated)s followed up, %(held)s held out; "
                         "purchase rate %(rate1)s %% vs %(rate0)s %% (%(diff)s pts, "
                         "95 %% CI %(low)s to %(high)s); revenue per customer "
@@ -185,11 +194,11 @@ class CustsegLiftReport(models.Model):
                         days=days,
                         treated=result["treated"],
                         held=result["held_out"],
-                        rate1=f"{result['rate_treated'] * 100:.1f}",
-                        rate0=f"{result['rate_held_out'] * 100:.1f}",
-                        diff=f"{result['rate_diff'] * 100:+.1f}",
-                        low=f"{result['rate_low'] * 100:+.1f}",
-                        high=f"{result['rate_high'] * 100:+.1f}",
+                        rate1=points["rate_treated"],
+                        rate0=points["rate_held_out"],
+                        diff=points["rate_diff"],
+                        low=points["rate_low"],
+                        high=points["rate_high"],
                         rev1=currency.format(result["revenue_treated"]),
                         rev0=currency.format(result["revenue_held_out"]),
                     )
@@ -201,6 +210,7 @@ class CustsegLiftReport(models.Model):
                 listed = ", ".join(
                     f"{labels[key]}: {count}" for key, count in outcomes.most_common()
                 )
-                line = _("Follow-ups done: %(done)s %%", done=f"{done * 100:.0f}")
+                done_percent = round(done * 100)
+                line = self.env._("Follow-ups done: %(done)s %%", done=done_percent)
                 lines.append(f"{line} ({listed})" if listed else line)
         return "\n".join(lines)

@@ -148,7 +148,11 @@ class TestLiftReport(CustsegCommon):
         self.assertEqual(set(young.mapped("window")), {"30"})
         # Per salesperson, and the outcomes of the done follow-ups.
         by_user = self._groups(
-            [("window", "=", "60"), ("segment_id", "=", self.segment.id)],
+            [
+                ("window", "=", "60"),
+                ("complete", "=", True),
+                ("segment_id", "=", self.segment.id),
+            ],
             ["user_id", "experiment_group"],
         )
         self.assertEqual(by_user[self.salesman, "treated"][0], 30)
