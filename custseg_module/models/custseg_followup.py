@@ -272,6 +272,8 @@ class CustsegFollowup(models.AbstractModel):
     def _in_control(self, partners, day):
         """{partner: control_until} of ``partners`` held out of their current
         segment's follow-up on ``day``."""
+        # sudo: the partner page and the Best List show this to salespeople of
+        # any company the customer is visible in; only dates are returned.
         entries = (
             self.env["custseg.followup.entry"]
             .sudo()
