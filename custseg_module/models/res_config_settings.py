@@ -29,6 +29,7 @@ ENGINE_PARAMETERS = {
 TRUE_BY_DEFAULT_FLAGS = {
     "custseg_clustering": ("custseg.clustering", ENGINE_DEFAULTS["clustering"]),
     "custseg_followups_enabled": ("custseg.followups_enabled", True),
+    "custseg_control_groups": ("custseg.control_groups", True),
 }
 # Settings counted in days, shown as "100 days" in messages.
 DAY_FIELDS = {
@@ -154,6 +155,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="custseg.followup_user_id",
         help="Gets follow-ups of customers with neither a salesperson nor a "
         "segment owner.",
+    )
+    custseg_control_groups = fields.Boolean(
+        string="Control Groups",
+        help="Hold out each segment's control share of the customers entering it "
+        "from the follow-up, to measure the follow-ups' lift.",
     )
     custseg_followup_locked = fields.Boolean(
         string="Follow-ups for Locked Customers",

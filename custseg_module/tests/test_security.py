@@ -31,6 +31,12 @@ ACCESS_MATRIX = {
     # The grid editor: managers only (it rewrites the segments).
     "custseg.grid.editor": ("", "rwcd"),
     "custseg.grid.editor.line": ("", "rwcd"),
+    # The Done dialog of segment follow-ups (a transient wizard).
+    "custseg.followup.done": ("rwc", "rwc"),
+    # Control-group entries: written by the runs only.
+    "custseg.followup.entry": ("r", "rd"),
+    # The lift report is the managers'.
+    "custseg.lift.report": ("", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 

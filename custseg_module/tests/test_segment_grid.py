@@ -444,4 +444,4 @@ class TestSettingsInUserWords(CustsegGridCommon):
             self.assertEqual((label.tag, label.get("for")), ("label", name))
             self.assertNotIn("row", parent.get("class", "").split())
             checked += 1
-        self.assertEqual(checked, 2)
+        self.assertEqual(checked, 3)
