@@ -18,6 +18,7 @@ class TestFollowupWeek(FollowupAssertions, CustsegGridCommon):
         cls._followups_on_baseline()
         cls.customers = cls.env["res.partner"].concat(*cls.grid_customers.values())
         cls.customers.user_id = cls.salesman
+        cls._followups_whatever_the_likelihood()
         cls.env["custseg.segment"].search([]).owner_id = False
         cls.env["ir.config_parameter"].set_param("custseg.followup_user_id", "")
         cls.colleague = new_test_user(
