@@ -131,6 +131,9 @@ class CustsegLiftReport(models.Model):
         window: counts, purchase rates with the difference and its 95 %
         interval, revenue per customer, follow-ups done and their outcomes; or
         why no conclusion can be drawn yet."""
+        # The report is a SQL view over other models' tables: their pending
+        # ORM writes must reach the database before it is read.
+        self.env.flush_all()
         rows = self.search_read(
             [("segment_id", "=", segment.id), ("complete", "=", True)],
             [
