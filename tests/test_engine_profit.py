@@ -23,9 +23,9 @@ def test_profit_by_hand():
         cost_to_serve=CostToServe(per_invoice=5.0, per_refund=20.0, revenue_rate=0.01),
     )
     np.testing.assert_allclose(result.margin, [400.0, 50.0, -20.0])
-    # 2*5 + 0 + 1 % of 1000; 10*5 + 3*20 + 2; 0 + 20 + nothing on negative revenue
-    np.testing.assert_allclose(result.cost_to_serve, [20.0, 112.0, 20.0])
-    np.testing.assert_allclose(result.profit, [380.0, -62.0, -40.0])
+    # 2*5 + 0 + 1 % of 1000; 10*5 + 3*20 + 2; 0 + 20 - 1 % of the refunded 50
+    np.testing.assert_allclose(result.cost_to_serve, [20.0, 112.0, 19.5])
+    np.testing.assert_allclose(result.profit, [380.0, -62.0, -39.5])
 
 
 def test_no_cost_known_profit_is_revenue():

@@ -4,7 +4,8 @@ Pure numpy: the Odoo layer aggregates revenue, cost of goods and document
 counts per customer in SQL and hands the arrays over.
 
 * ``customer_profit``: gross margin = revenue - cost; cost to serve = a cost
-  per invoice + a cost per refund + a percentage of (positive) revenue;
+  per invoice + a cost per refund + a percentage of net revenue (refunds
+  take their share back);
   profit = margin - cost to serve.
 * ``profit_tiers``: :func:`.scoring.value_tiers` on profit: tiers split the
   cumulative share of *positive* profit; a purchaser whose profit is <= 0 is
@@ -83,7 +84,7 @@ def customer_profit(
     serve = (
         invoices * cost_to_serve.per_invoice
         + refunds * cost_to_serve.per_refund
-        + np.maximum(revenue, 0.0) * cost_to_serve.revenue_rate
+        + revenue * cost_to_serve.revenue_rate
     )
     return CustomerProfit(margin=margin, cost_to_serve=serve, profit=margin - serve)
 
