@@ -451,7 +451,8 @@ class CustsegRun(models.Model):
                     margin, cost_to_serve, profit, customer_count,
                     create_uid, create_date, write_uid, write_date)
                 SELECT %(run)s, %(company)s, a.month, a.segment_id, s.owner_id,
-                       ROUND(SUM(a.revenue)::numeric, 2), ROUND(SUM(a.cost)::numeric, 2),
+                       ROUND(SUM(a.revenue)::numeric, 2),
+                       ROUND(SUM(a.cost)::numeric, 2),
                        ROUND(SUM(a.revenue - a.cost)::numeric, 2),
                        ROUND(SUM(a.serve)::numeric, 2),
                        ROUND(SUM(a.revenue - a.cost - a.serve)::numeric, 2),
