@@ -213,10 +213,13 @@ class CustsegRun(models.Model):
                 "negative_profit_count": curve.negative_count,
             }
         )
+        cr.execute("UPDATE custseg_run_whale_point SET latest = false WHERE latest")
+        self.env["custseg.run.whale.point"].invalidate_model(["latest"])
         self.env["custseg.run.whale.point"].create(
             [
                 {
                     "run_id": self.id,
+                    "latest": True,
                     "customer_percent": percent,
                     "profit_percent": share * 100,
                 }
@@ -503,15 +506,3 @@ class CustsegRun(models.Model):
         action["domain"] = [("run_id", "=", self.id)]
         action["display_name"] = self.env._("Whale Curve of %(run)s", run=self.name)
         return action
-
-    @api.model
-    def action_open_latest_whale_curve(self):
-        """Analysis › Whale Curve: the curve of the latest done run."""
-        latest = self.search([("state", "=", "done")], limit=1)
-        if not latest:
-            action = self.env["ir.actions.act_window"]._for_xml_id(
-                "custseg_module.custseg_run_whale_point_action"
-            )
-            action["domain"] = [("id", "=", 0)]
-            return action
-        return latest.action_open_whale_curve()

@@ -13,6 +13,12 @@ class CustsegRunWhalePoint(models.Model):
     run_id = fields.Many2one(
         "custseg.run", required=True, ondelete="cascade", index=True
     )
+    latest = fields.Boolean(
+        string="Latest Run",
+        readonly=True,
+        index=True,
+        help="Point of the latest completed run's curve (Analysis › Whale Curve).",
+    )
     customer_percent = fields.Integer(
         string="Customers (%)",
         readonly=True,

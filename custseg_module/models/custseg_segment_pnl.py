@@ -23,8 +23,13 @@ class CustsegSegmentPnl(models.Model):
     segment_id = fields.Many2one(
         "custseg.segment", ondelete="cascade", index=True, readonly=True
     )
+    # The segment's owner today: who answers for its P&L, past months included.
     owner_id = fields.Many2one(
-        "res.users", string="Segment Owner", index=True, readonly=True
+        related="segment_id.owner_id",
+        string="Segment Owner",
+        store=True,
+        index=True,
+        readonly=True,
     )
     revenue = fields.Monetary(string="Net Revenue", readonly=True)
     cost = fields.Monetary(string="Cost of Goods", readonly=True)

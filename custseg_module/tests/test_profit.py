@@ -5,7 +5,7 @@ tier, the whale curve's figures and the segment P&L, on known invoices."""
 from datetime import date
 
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from .common import CustsegCommon
@@ -236,6 +236,9 @@ class TestCustomerProfit(CustsegCommon):
         self.assertIn("111.1 %", run.whale_summary)
         self.assertIn("80.0 %", run.whale_summary)
         self.assertIn("1 customers have a negative profit", run.whale_summary)
+        # Analysis › Whale Curve shows the latest run's points only.
+        latest = self.env["custseg.run.whale.point"].search([("latest", "=", True)])
+        self.assertEqual(latest.run_id, run)
         action = run.action_open_whale_curve()
         self.assertEqual(action["res_model"], "custseg.run.whale.point")
         self.assertEqual(action["domain"], [("run_id", "=", run.id)])
@@ -279,9 +282,14 @@ class TestCustomerProfit(CustsegCommon):
         pnl = self.env["custseg.segment.pnl"]
         action = pnl.with_user(self.manager).action_open_report()
         self.assertEqual(action["context"], {"search_default_my_segments": 1})
-        self.assertEqual(
-            pnl.with_user(self.salesman).action_open_report()["context"], {}
-        )
+        action = pnl.with_user(self.salesman).action_open_report()
+        self.assertEqual(action["context"], {})
+        # Only the runs fill the P&L: nobody edits a row.
+        with self.assertRaises(AccessError):
+            by_segment[loyal].with_user(self.manager).write({"profit": 1.0})
+        # The P&L answers to the segment's owner of today.
+        loyal.owner_id = self.salesman
+        self.assertEqual(by_segment[loyal].owner_id, self.salesman)
 
     def test_segment_form_shows_this_and_last_month_profit(self):
         self._settings()
