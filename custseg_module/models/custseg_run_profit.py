@@ -8,6 +8,7 @@ and this feature merge without touching the same lines.
 """
 
 import datetime
+import io
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from ..engine.profit import (
     whale_curve,
 )
 from .account_move import posted_customer_moves
+from .custseg_run import write_copy_binary
 
 COST_SOURCES = [
     ("cogs", "Cost of goods sold journal items"),
@@ -395,11 +397,29 @@ class CustsegRun(models.Model):
         )
 
     def _write_profit(self, profit):
-        """Rewrite every customer's profit row in one INSERT from arrays."""
+        """Rewrite every customer's profit row: binary COPY of the figures
+        into a temp table, then one INSERT … SELECT."""
         cr = self.env.cr
         cr.execute("DELETE FROM custseg_partner_profit")
         if not len(profit):
             return
+        amounts = ["revenue", "cost", "margin", "cost_to_serve", "profit"]
+        counts = ["invoice_count", "refund_count"]
+        cr.execute(
+            """
+            CREATE TEMP TABLE custseg_run_profit_load (
+                partner_id integer, revenue float8, cost float8, margin float8,
+                cost_to_serve float8, profit float8, invoice_count integer,
+                refund_count integer) ON COMMIT DROP
+            """
+        )
+        columns = [profit.index.to_numpy().astype(">i4")]
+        columns += [profit[name].to_numpy().astype(">f8") for name in amounts]
+        columns += [profit[name].to_numpy().astype(">i4") for name in counts]
+        cr.copy_expert(
+            "COPY custseg_run_profit_load FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(write_copy_binary(columns)),
+        )
         cr.execute(
             """
             INSERT INTO custseg_partner_profit (
@@ -411,28 +431,12 @@ class CustsegRun(models.Model):
                    ROUND(f.cost_to_serve::numeric, 2), ROUND(f.profit::numeric, 2),
                    f.invoice_count, f.refund_count,
                    %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM UNNEST(%(partner)s::int[], %(revenue)s::float8[],
-                          %(cost)s::float8[], %(margin)s::float8[],
-                          %(serve)s::float8[], %(profit)s::float8[],
-                          %(invoices)s::int[], %(refunds)s::int[])
-                   AS f(partner_id, revenue, cost, margin, cost_to_serve, profit,
-                        invoice_count, refund_count)
+              FROM custseg_run_profit_load f
               JOIN res_partner p ON p.id = f.partner_id
             """,
-            {
-                "run": self.id,
-                "company": self.company_id.id,
-                "uid": self.env.uid,
-                "partner": profit.index.tolist(),
-                "revenue": profit["revenue"].tolist(),
-                "cost": profit["cost"].tolist(),
-                "margin": profit["margin"].tolist(),
-                "serve": profit["cost_to_serve"].tolist(),
-                "profit": profit["profit"].tolist(),
-                "invoices": profit["invoice_count"].tolist(),
-                "refunds": profit["refund_count"].tolist(),
-            },
+            {"run": self.id, "company": self.company_id.id, "uid": self.env.uid},
         )
+        cr.execute("DROP TABLE custseg_run_profit_load")
         self.env["custseg.partner.profit"].invalidate_model()
 
     def _phase_segment_pnl(self):
