@@ -4,7 +4,7 @@ tier, the whale curve's figures and the segment P&L, on known invoices."""
 
 from datetime import date
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -295,7 +295,8 @@ class TestCustomerProfit(CustsegCommon):
         self._settings()
         widget = self._product("Monthly Widget", 10.0)
         customer = self._customer("This Month Customer")
-        today = date.today()
+        # The acting user's today, as the segment form computes it.
+        today = fields.Date.context_today(self.env["custseg.segment"])
         this_month = today.replace(day=1)
         last_month_day = date(
             this_month.year - (this_month.month == 1),
