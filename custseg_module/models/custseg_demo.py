@@ -93,6 +93,7 @@ class CustsegDemo(models.AbstractModel):
                 for name, price, cost in PRODUCTS
             ]
         )
+        # sudo: system parameters, as the settings form writes them.
         params = self.env["ir.config_parameter"].sudo()
         for key, value in DEMO_SETTINGS.items():
             params.set_param(key, value)

@@ -28,6 +28,11 @@ ACCESS_MATRIX = {
     "custseg.run": ("r", "rcd"),
     "custseg.run.line": ("r", "rcd"),
     "custseg.partner.history": ("r", "rd"),
+    "custseg.partner.profit": ("r", "rd"),
+    "custseg.run.whale.point": ("r", "rd"),
+    # Write only at the ACL level, so that the P&L menu's server action may run
+    # for users; the rule custseg_segment_pnl_rule_read_only refuses every row.
+    "custseg.segment.pnl": ("rw", "rwd"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 
