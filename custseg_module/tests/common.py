@@ -36,6 +36,9 @@ class CustsegFixtures:
             "custseg.cost_revenue_share",
         ):
             params.set_param(key, False)
+        # Tests count the follow-ups of every entrant; TestControlGroups turns
+        # the control groups (on by default) back on.
+        cls.env["ir.config_parameter"].set_param("custseg.control_groups", "False")
 
         cls.manager = new_test_user(
             cls.env,

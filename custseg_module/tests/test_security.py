@@ -33,6 +33,12 @@ ACCESS_MATRIX = {
     # Write only at the ACL level, so that the P&L menu's server action may run
     # for users; the rule custseg_segment_pnl_rule_read_only refuses every row.
     "custseg.segment.pnl": ("rw", "rwd"),
+    # The Done dialog of segment follow-ups (a transient wizard).
+    "custseg.followup.done": ("rwc", "rwc"),
+    # Control-group entries: written by the runs only.
+    "custseg.followup.entry": ("r", "rd"),
+    # The lift report is the managers'.
+    "custseg.lift.report": ("", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 
