@@ -21,6 +21,8 @@
         "views/custseg_segment_views.xml",
         "views/custseg_grid_editor_views.xml",
         "views/custseg_run_views.xml",
+        "views/custseg_run_whale_point_views.xml",
+        "views/custseg_segment_pnl_views.xml",
         "views/custseg_partner_history_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",

@@ -374,8 +374,12 @@ class CustsegRun(models.Model):
         )
         progress["partner_count"] = len(result)
         del transactions
+        # Profit before the write-back: with the profit basis it sets the tiers.
+        profit = timed("profit", 2, self._phase_profit, result, config)
         changed = timed("write_back", 3, self._phase_write_back, result)
+        self._write_profit(profit)
         history = timed("history", 4, self._phase_history)
+        timed("segment_pnl", 4, self._phase_segment_pnl)
         followups = timed("activities", 5, self._phase_activities)
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})

@@ -135,6 +135,15 @@ class CustsegSegment(models.Model):
     average_clv = fields.Monetary(
         compute="_compute_kpis", string="Average Predicted CLV"
     )
+    profit_this_month = fields.Monetary(
+        compute="_compute_month_profit",
+        string="Profit This Month",
+        help="From the segment P&L of the last run, in the current company.",
+    )
+    profit_last_month = fields.Monetary(
+        compute="_compute_month_profit",
+        string="Profit Last Month",
+    )
     rule_grid_html = fields.Html(
         string="R × F Grid",
         compute="_compute_rule_grid_html",
@@ -149,6 +158,23 @@ class CustsegSegment(models.Model):
     @api.depends_context("company")
     def _compute_currency_id(self):
         self.currency_id = self.env.company.currency_id
+
+    def _compute_month_profit(self):
+        this_month = fields.Date.context_today(self).replace(day=1)
+        last_month = fields.Date.subtract(this_month, months=1)
+        groups = self.env["custseg.segment.pnl"]._read_group(
+            [
+                ("segment_id", "in", self.ids),
+                ("company_id", "=", self.env.company.id),
+                ("month", "in", [this_month, last_month]),
+            ],
+            ["segment_id", "month:day"],
+            ["profit:sum"],
+        )
+        profit = {(segment.id, month): total for segment, month, total in groups}
+        for segment in self:
+            segment.profit_this_month = profit.get((segment.id, this_month), 0.0)
+            segment.profit_last_month = profit.get((segment.id, last_month), 0.0)
 
     def _compute_kpis(self):
         """KPIs over commercial partners only, so contacts are not counted twice."""

@@ -7,6 +7,7 @@ from odoo.exceptions import ValidationError
 
 from ..engine import SegmentationConfig
 from ..engine.config import MAX_BINS
+from ..engine.profit import CostToServe
 
 ENGINE_DEFAULTS = {
     field.name: field.default
@@ -177,6 +178,37 @@ class ResConfigSettings(models.TransientModel):
         "thousands of activities in one night.",
     )
 
+    custseg_value_basis = fields.Selection(
+        [("revenue", "Revenue"), ("profit", "Profit")],
+        string="Value Basis",
+        config_parameter="custseg.value_basis",
+        default="revenue",
+        help="Revenue: value tiers split net revenue. Profit: they split positive "
+        "profit (margin minus cost to serve), customers whose profit is zero or "
+        "less despite purchases are negative, and the predicted CLV is in profit.",
+    )
+    custseg_cost_per_invoice = fields.Float(
+        string="Cost per Invoice",
+        config_parameter="custseg.cost_per_invoice",
+        default=0.0,
+        help="Cost to serve of each customer invoice (handling, shipping, "
+        "admin), in the company currency.",
+    )
+    custseg_cost_per_refund = fields.Float(
+        string="Cost per Refund",
+        config_parameter="custseg.cost_per_refund",
+        default=0.0,
+        help="Cost to serve of each credit note (returns handling), in the "
+        "company currency.",
+    )
+    custseg_cost_revenue_share = fields.Float(
+        string="Cost to Serve (% of Revenue)",
+        config_parameter="custseg.cost_revenue_share",
+        default=0.0,
+        help="Share of net revenue that serving a customer costs (payment "
+        "fees, commissions).",
+    )
+
     @api.model
     def get_values(self):
         values = super().get_values()
@@ -301,6 +333,11 @@ class ResConfigSettings(models.TransientModel):
         problems = self._custseg_user_problems()
         if problems:
             raise ValidationError("\n".join(problems))
+        self._custseg_cost_to_serve(
+            self.custseg_cost_per_invoice,
+            self.custseg_cost_per_refund,
+            self.custseg_cost_revenue_share,
+        )
         values = {
             engine: self[setting] for setting, engine in ENGINE_PARAMETERS.items()
         }
@@ -381,4 +418,60 @@ class ResConfigSettings(models.TransientModel):
             tier_cuts=tier_cuts,
             clustering=clustering,
             **values,
+        )
+
+    @api.model
+    def _custseg_cost_to_serve(self, per_invoice, per_refund, revenue_share):
+        """The engine's CostToServe; a ValidationError in the settings' words."""
+        labels = {
+            "per_invoice": self._fields["custseg_cost_per_invoice"],
+            "per_refund": self._fields["custseg_cost_per_refund"],
+            "revenue_rate": self._fields["custseg_cost_revenue_share"],
+        }
+        try:
+            return CostToServe(
+                per_invoice=per_invoice,
+                per_refund=per_refund,
+                revenue_rate=revenue_share,
+            )
+        except ValueError as error:
+            name = str(error).split(":", 1)[0]
+            field = labels.get(name)
+            raise ValidationError(
+                self.env._(
+                    "%(setting)s must be a number of 0 or more (a share below "
+                    "100 %% for the percentage of revenue).",
+                    setting=field._description_string(self.env) if field else name,
+                )
+            ) from error
+
+    @api.model
+    def _custseg_profit_settings(self):
+        """(value basis, CostToServe) from the saved settings."""
+        # sudo: as _custseg_engine_config, a run needs the system parameters.
+        params = self.env["ir.config_parameter"].sudo()
+
+        def amount(key):
+            raw = params.get_param(key) or "0"
+            try:
+                return float(raw)
+            except ValueError:
+                raise ValidationError(
+                    self.env._(
+                        "Invalid segmentation settings: the system parameter "
+                        "%(key)s is %(raw)s, not a number. Save the settings "
+                        "again, or fix it in Settings › Technical › System "
+                        "Parameters.",
+                        key=key,
+                        raw=repr(raw),
+                    )
+                ) from None
+
+        basis = params.get_param("custseg.value_basis") or "revenue"
+        if basis not in ("revenue", "profit"):
+            basis = "revenue"
+        return basis, self._custseg_cost_to_serve(
+            amount("custseg.cost_per_invoice"),
+            amount("custseg.cost_per_refund"),
+            amount("custseg.cost_revenue_share"),
         )

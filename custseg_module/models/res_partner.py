@@ -173,6 +173,56 @@ class ResPartner(models.Model):
         "this day, on purpose.",
     )
 
+    # The last run's profit figures of the commercial partner (custseg.partner
+    # .profit): read, never stored here, as they move every day.
+    profit_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_profit_figures", string="Profit Currency"
+    )
+    profit_revenue = fields.Monetary(
+        compute="_compute_profit_figures",
+        currency_field="profit_currency_id",
+        string="Window Net Revenue",
+        help="Net revenue over the lookback window, refunds deducted, from the "
+        "last run.",
+    )
+    profit_cost = fields.Monetary(
+        compute="_compute_profit_figures",
+        currency_field="profit_currency_id",
+        string="Cost of Goods",
+    )
+    profit_margin = fields.Monetary(
+        compute="_compute_profit_figures",
+        currency_field="profit_currency_id",
+        string="Gross Margin",
+    )
+    profit_cost_to_serve = fields.Monetary(
+        compute="_compute_profit_figures",
+        currency_field="profit_currency_id",
+        string="Cost to Serve",
+    )
+    profit_amount = fields.Monetary(
+        compute="_compute_profit_figures",
+        currency_field="profit_currency_id",
+        string="Profit",
+        help="Gross margin minus cost to serve, from the last run.",
+    )
+
+    def _compute_profit_figures(self):
+        figures = self.env["custseg.partner.profit"].search(
+            [("partner_id", "in", self.commercial_partner_id.ids)]
+        )
+        by_partner = {figure.partner_id.id: figure for figure in figures}
+        for partner in self:
+            figure = by_partner.get(partner.commercial_partner_id.id)
+            partner.profit_currency_id = (
+                figure.currency_id if figure else self.env.company.currency_id
+            )
+            partner.profit_revenue = figure.revenue if figure else 0.0
+            partner.profit_cost = figure.cost if figure else 0.0
+            partner.profit_margin = figure.margin if figure else 0.0
+            partner.profit_cost_to_serve = figure.cost_to_serve if figure else 0.0
+            partner.profit_amount = figure.profit if figure else 0.0
+
     @api.model
     def _commercial_fields(self):
         return super()._commercial_fields() + WRITTEN_FIELDS + ["segment_locked"]

@@ -26,6 +26,16 @@ class CustsegFixtures:
             ]
         ).action_archive()
         cls.env["account.move"].flush_model()
+        # The demo data values customers on profit with a cost to serve; tests
+        # start from the module's defaults and set what they test.
+        params = cls.env["ir.config_parameter"].sudo()
+        for key in (
+            "custseg.value_basis",
+            "custseg.cost_per_invoice",
+            "custseg.cost_per_refund",
+            "custseg.cost_revenue_share",
+        ):
+            params.set_param(key, False)
         # Tests count the follow-ups of every entrant; TestControlGroups turns
         # the control groups (on by default) back on.
         cls.env["ir.config_parameter"].set_param("custseg.control_groups", "False")

@@ -677,7 +677,9 @@ class TestFollowupScale(FollowupAssertions, CustsegCommon):
     # Measured: 139 queries for the whole run over 2,000 customers. About 100
     # are fixed; mail.activity.create adds two per 100 follow-ups (the INSERT
     # batch, then one UPDATE of its computed columns res_name and user_tz).
-    QUERY_BUDGET = 160
+    # The profit phases (#17) add about 25 fixed queries (cost temp table,
+    # whale curve, customer profit COPY, segment P&L): 168 measured.
+    QUERY_BUDGET = 190
 
     @classmethod
     def setUpClass(cls):

@@ -31,6 +31,11 @@ ACCESS_MATRIX = {
     # The grid editor: managers only (it rewrites the segments).
     "custseg.grid.editor": ("", "rwcd"),
     "custseg.grid.editor.line": ("", "rwcd"),
+    "custseg.partner.profit": ("r", "rd"),
+    "custseg.run.whale.point": ("r", "rd"),
+    # Write only at the ACL level, so that the P&L menu's server action may run
+    # for users; the rule custseg_segment_pnl_rule_read_only refuses every row.
+    "custseg.segment.pnl": ("rw", "rwd"),
     # The Done dialog of segment follow-ups (a transient wizard).
     "custseg.followup.done": ("rwc", "rwc"),
     # Control-group entries: written by the runs only.

@@ -47,6 +47,20 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         segments = self.env["custseg.segment"].search([])
         self.assertGreaterEqual(len(segments), 12)
 
+    def test_manager_opens_whale_curve_and_segment_pnl(self):
+        """Analysis › Whale Curve draws the latest run's curve; Analysis ›
+        Segment P&L opens the pivot on the owner's own segments."""
+        self.segments["champions"].owner_id = self.manager
+        run = self.env["custseg.run"].search([("state", "=", "done")], limit=1)
+        self.assertEqual(len(run.whale_point_ids), 101)
+        # The P&L follows the segment's owner of today.
+        self.assertTrue(
+            self.env["custseg.segment.pnl"].search_count(
+                [("owner_id", "=", self.manager.id)]
+            )
+        )
+        self.start_tour("/odoo", "custseg_profit_tour", login=self.manager.login)
+
     def test_manager_drags_customer_to_another_segment(self):
         """Every segment is a column; dragging a card locks the customer in the
         segment it was dropped on."""

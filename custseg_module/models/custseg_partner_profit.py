@@ -1,0 +1,40 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class CustsegPartnerProfit(models.Model):
+    """Each segmented customer's profit over the lookback window, rewritten by
+    every run (custseg.run._phase_profit), in the run company's currency.
+
+    Daily-moving figures stay off res_partner (architecture: "res_partner is
+    Odoo's busiest table"); these fields are meant to join the shared
+    per-customer figure model once it exists.
+    """
+
+    _name = "custseg.partner.profit"
+    _description = "Customer Profit"
+    _order = "profit desc, id"
+
+    partner_id = fields.Many2one(
+        "res.partner", required=True, ondelete="cascade", index=True
+    )
+    run_id = fields.Many2one(
+        "custseg.run", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    revenue = fields.Monetary(string="Net Revenue", readonly=True)
+    cost = fields.Monetary(string="Cost of Goods", readonly=True)
+    margin = fields.Monetary(string="Gross Margin", readonly=True)
+    cost_to_serve = fields.Monetary(string="Cost to Serve", readonly=True)
+    profit = fields.Monetary(readonly=True)
+    invoice_count = fields.Integer(string="Invoices", readonly=True)
+    refund_count = fields.Integer(string="Refunds", readonly=True)
+
+    _sql_constraints = [
+        (
+            "partner_unique",
+            "UNIQUE(partner_id)",
+            "A customer has one profit row, rewritten by each run.",
+        )
+    ]

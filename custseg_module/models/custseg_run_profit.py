@@ -1,0 +1,512 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The profit phases of a run: cost per invoice from the best cost source
+installed, customer profit, tiers and CLV on profit when the value basis is
+profit, the whale curve and the segment P&L.
+
+Kept apart from custseg_run.py (same model) so that the run's restructuring
+and this feature merge without touching the same lines.
+"""
+
+import datetime
+import io
+
+import numpy as np
+import pandas as pd
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..engine.profit import (
+    customer_profit,
+    profit_tiers,
+    shrunk_profit_rates,
+    whale_curve,
+)
+from .account_move import posted_customer_moves
+from .custseg_run import write_copy_binary
+
+COST_SOURCES = [
+    ("cogs", "Cost of goods sold journal items"),
+    ("sale", "Sale order line cost"),
+    ("standard", "Product cost × quantity"),
+    ("none", "No cost known"),
+]
+VALUE_BASES = [("revenue", "Revenue"), ("profit", "Profit")]
+# The temp table of one run's invoices and their cost, shared by the
+# customer figures and the segment P&L of this file only.
+MOVE_COST_TABLE = "custseg_run_move_cost"
+
+
+class CustsegRun(models.Model):
+    _inherit = "custseg.run"
+
+    value_basis = fields.Selection(
+        VALUE_BASES,
+        readonly=True,
+        help="What the value tiers and the predicted CLV of this run measure.",
+    )
+    cost_source = fields.Selection(
+        COST_SOURCES,
+        string="Main Cost Source",
+        readonly=True,
+        help="Where the cost of most invoices of this run came from: cost of "
+        "goods sold journal items (perpetual valuation, anglo-saxon), the cost "
+        "on the sale order line, or the product's cost times the quantity.",
+    )
+    cost_source_summary = fields.Text(string="Cost Sources", readonly=True)
+    total_revenue = fields.Monetary(string="Net Revenue", readonly=True)
+    total_cost = fields.Monetary(string="Cost of Goods", readonly=True)
+    total_cost_to_serve = fields.Monetary(string="Cost to Serve", readonly=True)
+    total_profit = fields.Monetary(string="Profit", readonly=True)
+    whale_top20_share = fields.Float(
+        string="Top 20 % Share of Profit",
+        readonly=True,
+        digits=(16, 4),
+        aggregator="avg",
+    )
+    whale_peak_share = fields.Float(
+        string="Whale Curve Peak", readonly=True, digits=(16, 4), aggregator="avg"
+    )
+    whale_peak_customer_share = fields.Float(
+        string="Peak Reached At", readonly=True, digits=(16, 4), aggregator="avg"
+    )
+    whale_given_away = fields.Monetary(
+        string="Profit Given Away After the Peak", readonly=True
+    )
+    negative_profit_count = fields.Integer(
+        string="Negative-Profit Customers", readonly=True
+    )
+    whale_summary = fields.Text(
+        string="20/80/30 in Plain Words", compute="_compute_whale_summary"
+    )
+    whale_point_ids = fields.One2many(
+        "custseg.run.whale.point", "run_id", string="Whale Curve", readonly=True
+    )
+
+    @api.depends(
+        "whale_top20_share",
+        "whale_peak_share",
+        "whale_peak_customer_share",
+        "whale_given_away",
+        "negative_profit_count",
+        "total_profit",
+        "state",
+    )
+    def _compute_whale_summary(self):
+        for run in self:
+            run.whale_summary = run._whale_words()
+
+    def _whale_words(self):
+        if self.state != "done" or not self.value_basis:
+            return False
+        _ = self.env._
+        money = self.currency_id.format if self.currency_id else str
+        lines = []
+        if self.whale_peak_share:
+            lines += [
+                _(
+                    "The most profitable 20 %% of customers earn %(share)s %% of "
+                    "the total profit.",
+                    share=round(self.whale_top20_share * 100, 1),
+                ),
+                _(
+                    "Cumulative profit peaks at %(peak)s %% of the total, reached "
+                    "with the best %(at)s %% of customers.",
+                    peak=round(self.whale_peak_share * 100, 1),
+                    at=round(self.whale_peak_customer_share * 100, 1),
+                ),
+            ]
+        else:
+            lines.append(
+                _(
+                    "Total profit is %(total)s: no share of it can be shown.",
+                    total=money(self.total_profit),
+                )
+            )
+        lines += [
+            _(
+                "The customers after the peak give away %(amount)s of profit.",
+                amount=money(self.whale_given_away),
+            ),
+            _(
+                "%(count)s customers have a negative profit.",
+                count=self.negative_profit_count,
+            ),
+        ]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ settings
+    @api.model
+    def _profit_settings(self):
+        """(value basis, CostToServe) from the saved settings."""
+        return self.env["res.config.settings"]._custseg_profit_settings()
+
+    # ------------------------------------------------------------------ phases
+    def _phase_profit(self, result, config):
+        """Cost, margin, cost to serve and profit of every customer of
+        ``result``; with the profit basis, rewrite its tiers and CLV in place.
+        Returns the per-customer frame for :meth:`_write_profit`."""
+        value_basis, cost_to_serve = self._profit_settings()
+        self._build_move_costs(config)
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT partner_id, SUM(revenue), SUM(cost),
+                       COUNT(*) FILTER (WHERE NOT refund),
+                       COUNT(*) FILTER (WHERE refund)
+                  FROM %s GROUP BY partner_id
+                """,
+                SQL.identifier(MOVE_COST_TABLE),
+            )
+        )
+        sums = pd.DataFrame(
+            cr.fetchall(),
+            columns=["partner_id", "revenue", "cost", "invoices", "refunds"],
+        ).set_index("partner_id")
+        sums = sums.astype(float).reindex(result.index, fill_value=0.0)
+        figures = customer_profit(
+            sums["revenue"],
+            sums["cost"],
+            sums["invoices"],
+            sums["refunds"],
+            cost_to_serve,
+        )
+        purchaser = (result["value_tier"] != "").to_numpy()
+        if value_basis == "profit":
+            result["value_tier"] = profit_tiers(
+                figures.profit, purchaser, config.tier_cuts
+            )
+            rates = shrunk_profit_rates(sums["revenue"], figures.profit, purchaser)
+            result["predicted_clv"] = result["predicted_clv"].to_numpy() * rates
+        profit = pd.DataFrame(
+            {
+                "revenue": sums["revenue"].to_numpy(),
+                "cost": sums["cost"].to_numpy(),
+                "margin": figures.margin,
+                "cost_to_serve": figures.cost_to_serve,
+                "profit": figures.profit,
+                "invoice_count": sums["invoices"].to_numpy().astype(np.int64),
+                "refund_count": sums["refunds"].to_numpy().astype(np.int64),
+            },
+            index=result.index,
+        )
+        curve = whale_curve(figures.profit[purchaser])
+        cr.execute(
+            SQL(
+                "SELECT source, COUNT(*) FROM %s GROUP BY source ORDER BY 2 DESC, 1",
+                SQL.identifier(MOVE_COST_TABLE),
+            )
+        )
+        sources = cr.fetchall()
+        self.write(
+            {
+                "value_basis": value_basis,
+                "cost_source": sources[0][0] if sources else "none",
+                "cost_source_summary": self._cost_source_words(sources),
+                "total_revenue": float(profit["revenue"].sum()),
+                "total_cost": float(profit["cost"].sum()),
+                "total_cost_to_serve": float(profit["cost_to_serve"].sum()),
+                "total_profit": float(profit["profit"].sum()),
+                "whale_top20_share": curve.top20_share or 0.0,
+                "whale_peak_share": curve.peak_share or 0.0,
+                "whale_peak_customer_share": curve.peak_customer_share or 0.0,
+                "whale_given_away": curve.given_away,
+                "negative_profit_count": curve.negative_count,
+            }
+        )
+        cr.execute("UPDATE custseg_run_whale_point SET latest = false WHERE latest")
+        self.env["custseg.run.whale.point"].invalidate_model(["latest"])
+        self.env["custseg.run.whale.point"].create(
+            [
+                {
+                    "run_id": self.id,
+                    "latest": True,
+                    "customer_percent": percent,
+                    "profit_percent": share * 100,
+                }
+                for percent, share in curve.points
+            ]
+        )
+        return profit
+
+    def _cost_source_words(self, sources):
+        labels = dict(self._fields["cost_source"]._description_selection(self.env))
+        if not sources:
+            return self.env._("No invoice in the window.")
+        return "\n".join(
+            self.env._(
+                "%(cost_source)s: %(count)s invoices and refunds",
+                cost_source=labels[source],
+                count=count,
+            )
+            for source, count in sources
+        )
+
+    def _build_move_costs(self, config):
+        """Fill MOVE_COST_TABLE with the query of :meth:`_move_cost_query`."""
+        cr = self.env.cr
+        table = SQL.identifier(MOVE_COST_TABLE)
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", table))
+        cr.execute(
+            SQL(
+                "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
+                table,
+                self._move_cost_query(config),
+            )
+        )
+        cr.execute(SQL("ANALYZE %s", table))
+
+    def _window_start(self, config):
+        """The last day before the lookback window, or None for all history."""
+        if not config.lookback_days:
+            return None
+        return self.as_of - datetime.timedelta(days=config.lookback_days)
+
+    def _sale_cost_available(self):
+        """sale_margin installed: sale lines carry a stored purchase_price."""
+        model = self.env.registry.get("sale.order.line")
+        field = model and model._fields.get("purchase_price")
+        return bool(field and field.store)
+
+    @api.model
+    def _line_unit_cost(self, sale_cost):
+        """SQL of one invoice line's unit cost in its company's currency:
+        the cost of the sale line it came from (sale_margin), else the
+        product's cost; 0 for a line without either."""
+        standard = SQL(
+            "COALESCE((pp.standard_price ->> m.company_id::text)::float8, 0)"
+        )
+        if not sale_cost:
+            return standard
+        # purchase_price is in the sale order's currency, the invoice's: the
+        # line's own balance / amount_currency brings it to company currency.
+        return SQL(
+            """COALESCE(
+                (SELECT MIN(sol.purchase_price)::float8
+                   FROM sale_order_line_invoice_rel rel
+                   JOIN sale_order_line sol ON sol.id = rel.order_line_id
+                  WHERE rel.invoice_line_id = l.id)
+                * COALESCE(l.balance::float8 / NULLIF(l.amount_currency, 0)::float8,
+                           1.0),
+                %s)""",
+            standard,
+        )
+
+    @api.model
+    def _line_source(self, sale_cost):
+        if not sale_cost:
+            return SQL("'standard'")
+        return SQL(
+            """CASE WHEN EXISTS (SELECT 1 FROM sale_order_line_invoice_rel rel
+                                   WHERE rel.invoice_line_id = l.id)
+                    THEN 'sale' ELSE 'standard' END"""
+        )
+
+    def _move_cost_query(self, config):
+        """One query, one row per posted customer invoice or refund of the
+        lookback window: partner, date, refund flag, net revenue and cost
+        (both signed, refunds negative, in the run company's currency) and
+        the cost's source. Overridable: another cost source is a change here.
+
+        The cost of an invoice is, best first: its COGS journal items (half
+        the sum of their absolute balances: each cost posts a debit and an
+        equal credit), else the sum of its product lines' quantity × unit
+        cost (:meth:`_line_unit_cost`).
+        """
+        sale_cost = self._sale_cost_available()
+        start = self._window_start(config)
+        window = SQL("m.invoice_date > %s", start) if start else SQL("TRUE")
+        return SQL(
+            """
+            WITH rate AS (
+                SELECT r.currency_id, r.name, r.rate
+                  FROM res_currency_rate r
+                 WHERE r.currency_id <> %(currency)s
+                   AND (r.company_id = %(root)s
+                        OR (r.company_id IS NULL AND NOT EXISTS (
+                            SELECT 1 FROM res_currency_rate own
+                             WHERE own.currency_id = r.currency_id
+                               AND own.company_id = %(root)s)))
+            ),
+            company_rate AS (
+                SELECT r.currency_id,
+                       CASE WHEN LAG(r.name) OVER w IS NULL THEN DATE '0001-01-01'
+                            ELSE r.name END AS valid_from,
+                       COALESCE(LEAD(r.name) OVER w, DATE '9999-12-31') AS valid_to,
+                       r.rate
+                  FROM rate r
+                WINDOW w AS (PARTITION BY r.currency_id ORDER BY r.name)
+            ),
+            moves AS (
+                SELECT m.id, m.commercial_partner_id AS partner_id,
+                       m.invoice_date, m.move_type = 'out_refund' AS refund,
+                       m.amount_untaxed_signed::float8 AS revenue,
+                       CASE WHEN c.currency_id = %(currency)s THEN 1.0
+                            ELSE COALESCE(cr.rate, 1.0)::float8 END AS rate
+                  FROM account_move m
+                  JOIN res_company c ON c.id = m.company_id
+                  LEFT JOIN company_rate cr
+                    ON cr.currency_id = c.currency_id
+                   AND m.invoice_date >= cr.valid_from
+                   AND m.invoice_date < cr.valid_to
+                 WHERE %(posted)s
+                   AND m.invoice_date <= %(as_of)s
+                   AND %(window)s
+                   AND m.commercial_partner_id IS NOT NULL
+            ),
+            cogs AS (
+                SELECT l.move_id, SUM(ABS(l.balance::float8)) / 2 AS cost
+                  FROM account_move_line l
+                  JOIN moves ON moves.id = l.move_id
+                 WHERE l.display_type = 'cogs'
+                 GROUP BY l.move_id
+            ),
+            product_lines AS (
+                SELECT l.move_id,
+                       SUM(l.quantity::float8 * %(unit_cost)s) AS cost,
+                       MIN(%(line_source)s) AS source
+                  FROM account_move_line l
+                  JOIN moves ON moves.id = l.move_id
+                  JOIN account_move m ON m.id = l.move_id
+                  LEFT JOIN product_product pp ON pp.id = l.product_id
+                 WHERE l.display_type = 'product'
+                 GROUP BY l.move_id
+            )
+            SELECT moves.partner_id, moves.invoice_date, moves.refund,
+                   moves.revenue / moves.rate AS revenue,
+                   CASE WHEN moves.refund THEN -1 ELSE 1 END
+                   * COALESCE(cogs.cost, product_lines.cost, 0) / moves.rate AS cost,
+                   CASE WHEN cogs.move_id IS NOT NULL THEN 'cogs'
+                        WHEN COALESCE(product_lines.cost, 0) <> 0
+                        THEN product_lines.source
+                        ELSE 'none' END AS source
+              FROM moves
+              LEFT JOIN cogs ON cogs.move_id = moves.id
+              LEFT JOIN product_lines ON product_lines.move_id = moves.id
+             WHERE NOT EXISTS (SELECT 1 FROM res_partner cp
+                                WHERE cp.id = moves.partner_id AND NOT cp.active)
+            """,
+            currency=self.company_id.currency_id.id,
+            root=self.company_id.root_id.id,
+            posted=posted_customer_moves("m"),
+            as_of=self.as_of,
+            window=window,
+            unit_cost=self._line_unit_cost(sale_cost),
+            line_source=self._line_source(sale_cost),
+        )
+
+    def _write_profit(self, profit):
+        """Rewrite every customer's profit row: binary COPY of the figures
+        into a temp table, then one INSERT … SELECT."""
+        cr = self.env.cr
+        cr.execute("DELETE FROM custseg_partner_profit")
+        if not len(profit):
+            return
+        amounts = ["revenue", "cost", "margin", "cost_to_serve", "profit"]
+        counts = ["invoice_count", "refund_count"]
+        cr.execute(
+            """
+            CREATE TEMP TABLE custseg_run_profit_load (
+                partner_id integer, revenue float8, cost float8, margin float8,
+                cost_to_serve float8, profit float8, invoice_count integer,
+                refund_count integer) ON COMMIT DROP
+            """
+        )
+        columns = [profit.index.to_numpy().astype(">i4")]
+        columns += [profit[name].to_numpy().astype(">f8") for name in amounts]
+        columns += [profit[name].to_numpy().astype(">i4") for name in counts]
+        cr.copy_expert(
+            "COPY custseg_run_profit_load FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(write_copy_binary(columns)),
+        )
+        cr.execute(
+            """
+            INSERT INTO custseg_partner_profit (
+                partner_id, run_id, company_id, revenue, cost, margin,
+                cost_to_serve, profit, invoice_count, refund_count,
+                create_uid, create_date, write_uid, write_date)
+            SELECT f.partner_id, %(run)s, %(company)s, ROUND(f.revenue::numeric, 2),
+                   ROUND(f.cost::numeric, 2), ROUND(f.margin::numeric, 2),
+                   ROUND(f.cost_to_serve::numeric, 2), ROUND(f.profit::numeric, 2),
+                   f.invoice_count, f.refund_count,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+              FROM custseg_run_profit_load f
+              JOIN res_partner p ON p.id = f.partner_id
+            """,
+            {"run": self.id, "company": self.company_id.id, "uid": self.env.uid},
+        )
+        cr.execute("DROP TABLE custseg_run_profit_load")
+        self.env["custseg.partner.profit"].invalidate_model()
+
+    def _phase_segment_pnl(self):
+        """Rewrite the segment P&L: every invoice of the window counts for the
+        segment its customer was in on the invoice date: the segment entered
+        by the last transition on or before that date, else the one left by
+        the first transition after it, else the customer's segment today."""
+        _value_basis, cost_to_serve = self._profit_settings()
+        cr = self.env.cr
+        cr.execute(
+            "DELETE FROM custseg_segment_pnl WHERE company_id = %s",
+            (self.company_id.id,),
+        )
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO custseg_segment_pnl (
+                    run_id, company_id, month, segment_id, owner_id, revenue, cost,
+                    margin, cost_to_serve, profit, customer_count,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT %(run)s, %(company)s, a.month, a.segment_id, s.owner_id,
+                       ROUND(SUM(a.revenue)::numeric, 2),
+                       ROUND(SUM(a.cost)::numeric, 2),
+                       ROUND(SUM(a.revenue - a.cost)::numeric, 2),
+                       ROUND(SUM(a.serve)::numeric, 2),
+                       ROUND(SUM(a.revenue - a.cost - a.serve)::numeric, 2),
+                       COUNT(DISTINCT a.partner_id),
+                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
+                       NOW() AT TIME ZONE 'UTC'
+                  FROM (
+                    SELECT mc.partner_id, mc.revenue, mc.cost,
+                           date_trunc('month', mc.invoice_date)::date AS month,
+                           CASE WHEN mc.refund THEN %(per_refund)s
+                                ELSE %(per_invoice)s END
+                           + mc.revenue * %(revenue_rate)s AS serve,
+                           COALESCE(
+                               (SELECT h.new_segment_id
+                                  FROM custseg_partner_history h
+                                 WHERE h.partner_id = mc.partner_id
+                                   AND h.date <= mc.invoice_date
+                                 ORDER BY h.date DESC, h.id DESC LIMIT 1),
+                               (SELECT h.old_segment_id
+                                  FROM custseg_partner_history h
+                                 WHERE h.partner_id = mc.partner_id
+                                   AND h.date > mc.invoice_date
+                                 ORDER BY h.date, h.id LIMIT 1),
+                               p.customer_segment_id) AS segment_id
+                      FROM %(moves)s mc
+                      JOIN res_partner p ON p.id = mc.partner_id
+                  ) a
+                  LEFT JOIN custseg_segment s ON s.id = a.segment_id
+                 GROUP BY a.month, a.segment_id, s.owner_id
+                """,
+                run=self.id,
+                company=self.company_id.id,
+                uid=self.env.uid,
+                per_invoice=float(cost_to_serve.per_invoice),
+                per_refund=float(cost_to_serve.per_refund),
+                revenue_rate=float(cost_to_serve.revenue_rate),
+                moves=SQL.identifier(MOVE_COST_TABLE),
+            )
+        )
+        self.env["custseg.segment.pnl"].invalidate_model()
+        return cr.rowcount
+
+    def action_open_whale_curve(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "custseg_module.custseg_run_whale_point_action"
+        )
+        action["domain"] = [("run_id", "=", self.id)]
+        action["display_name"] = self.env._("Whale Curve of %(run)s", run=self.name)
+        return action

@@ -1,0 +1,326 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Customer profit: each cost source, tiers and CLV on profit, the negative
+tier, the whale curve's figures and the segment P&L, on known invoices."""
+
+from datetime import date
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import tagged
+
+from .common import CustsegCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerProfit(CustsegCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.params = cls.env["ir.config_parameter"]
+        cls.expense_account = cls.env["account.account"].search(
+            [
+                ("account_type", "=", "expense_direct_cost"),
+                ("company_ids", "in", cls.company.id),
+            ],
+            limit=1,
+        )
+        cls.stock_account = cls.env["account.account"].search(
+            [
+                ("account_type", "=", "asset_current"),
+                ("company_ids", "in", cls.company.id),
+            ],
+            limit=1,
+        )
+
+    def _settings(self, basis="revenue", per_invoice=0.0, per_refund=0.0, share=0.0):
+        self.params.set_param("custseg.value_basis", basis)
+        self.params.set_param("custseg.cost_per_invoice", str(per_invoice))
+        self.params.set_param("custseg.cost_per_refund", str(per_refund))
+        self.params.set_param("custseg.cost_revenue_share", str(share))
+
+    def _product(self, name, cost):
+        product = self.env["product.product"].create(
+            {"name": name, "type": "consu", "taxes_id": False}
+        )
+        product.standard_price = cost
+        return product
+
+    def _move(self, partner, day, lines, refund=False, cogs=None):
+        """Post one invoice (or refund) of (product or None, quantity, price)
+        lines; ``cogs`` adds the pair of cost-of-goods items anglo-saxon
+        perpetual valuation posts (stock_account) for that cost."""
+        values = {
+            "move_type": "out_refund" if refund else "out_invoice",
+            "partner_id": partner.id,
+            "invoice_date": day,
+            "date": day,
+            "journal_id": self.journal.id,
+            "invoice_line_ids": [
+                Command.create(
+                    {
+                        "product_id": product.id if product else False,
+                        "name": product.name if product else "Handling fee",
+                        "account_id": self.income_account.id,
+                        "quantity": quantity,
+                        "price_unit": price,
+                        "tax_ids": [Command.clear()],
+                    }
+                )
+                for product, quantity, price in lines
+            ],
+        }
+        move = self.env["account.move"].create(values)
+        if cogs:
+            sign = -1 if refund else 1
+            move.write(
+                {
+                    "line_ids": [
+                        Command.create(
+                            {
+                                "name": "COGS",
+                                "display_type": "cogs",
+                                "account_id": account.id,
+                                "balance": sign * amount,
+                            }
+                        )
+                        for account, amount in (
+                            (self.expense_account, cogs),
+                            (self.stock_account, -cogs),
+                        )
+                    ]
+                }
+            )
+        move.action_post()
+        return move
+
+    def _figures(self, partner):
+        figure = self.env["custseg.partner.profit"].search(
+            [("partner_id", "=", partner.id)]
+        )
+        self.assertEqual(len(figure), 1)
+        return figure
+
+    def _assert_figures(self, partner, revenue, cost, serve):
+        figure = self._figures(partner)
+        self.assertAlmostEqual(figure.revenue, revenue, places=2)
+        self.assertAlmostEqual(figure.cost, cost, places=2)
+        self.assertAlmostEqual(figure.margin, revenue - cost, places=2)
+        self.assertAlmostEqual(figure.cost_to_serve, serve, places=2)
+        self.assertAlmostEqual(figure.profit, revenue - cost - serve, places=2)
+        # The partner's Segmentation page reads the same row.
+        self.assertAlmostEqual(partner.profit_amount, revenue - cost - serve, places=2)
+        self.assertAlmostEqual(partner.profit_margin, revenue - cost, places=2)
+
+    def test_product_cost_source_refunds_netted_and_fee_lines_cost_nothing(self):
+        self._settings(per_invoice=10.0, per_refund=5.0, share=0.02)
+        widget = self._product("Widget", 60.0)
+        customer = self._customer("Standard Cost Customer")
+        self._move(customer, date(2026, 6, 1), [(widget, 3, 100.0), (None, 1, 50.0)])
+        self._move(customer, date(2026, 6, 10), [(widget, 1, 100.0)], refund=True)
+        run = self._run()
+        # revenue 350 - 100; cost 180 - 60 (the fee line has no product:
+        # cost 0); serve 10 per invoice + 5 per refund + 2 % of 250.
+        self._assert_figures(customer, revenue=250.0, cost=120.0, serve=20.0)
+        self.assertEqual(run.cost_source, "standard")
+        self.assertIn("Product cost", run.cost_source_summary)
+        self.assertAlmostEqual(run.total_profit, 110.0, places=2)
+        # Contacts show their company's figures.
+        contact = self.env["res.partner"].create(
+            {"name": "Buyer", "parent_id": customer.id}
+        )
+        self.assertAlmostEqual(contact.profit_amount, 110.0, places=2)
+
+    def test_cogs_items_win_over_the_product_cost(self):
+        self._settings()
+        widget = self._product("Stocked Widget", 60.0)
+        customer = self._customer("Perpetual Valuation Customer")
+        self._move(customer, date(2026, 5, 3), [(widget, 2, 100.0)], cogs=90.0)
+        self._move(
+            customer, date(2026, 5, 9), [(widget, 1, 100.0)], refund=True, cogs=45.0
+        )
+        other = self._customer("No COGS Customer")
+        self._move(other, date(2026, 5, 3), [(widget, 1, 100.0)])
+        run = self._run()
+        # The journal's cost (45 a unit), not the product's (60).
+        self._assert_figures(customer, revenue=100.0, cost=45.0, serve=0.0)
+        # An invoice without COGS items falls back to the product cost.
+        self._assert_figures(other, revenue=100.0, cost=60.0, serve=0.0)
+        self.assertEqual(run.cost_source, "cogs")
+
+    def test_no_cost_known(self):
+        self._settings(per_invoice=4.0)
+        customer = self._customer("Service Only Customer")
+        self._invoices([(customer, date(2026, 6, 2), 80.0)])  # product without cost
+        run = self._run()
+        self._assert_figures(customer, revenue=80.0, cost=0.0, serve=4.0)
+        self.assertEqual(run.cost_source, "none")
+        self.assertIn("No cost known", run.cost_source_summary)
+
+    def test_sale_line_cost_is_detected_only_where_sale_margin_is_installed(self):
+        installed = "sale.order.line" in self.env and "purchase_price" in (
+            self.env["sale.order.line"]._fields
+        )
+        self.assertEqual(self.env["custseg.run"]._sale_cost_available(), installed)
+        # Without sale_margin the query must not name its tables at all.
+        query = self.env["custseg.run"]._line_unit_cost(False)
+        self.assertNotIn("sale_order_line", query.code)
+        self.assertIn(
+            "sale_order_line", self.env["custseg.run"]._line_unit_cost(True).code
+        )
+
+    def _profit_population(self):
+        """Five customers: revenue, cost -> profit 600, 250, 100, 50, -100."""
+        population = {}
+        for name, revenue, cost in (
+            ("P1", 1000.0, 400.0),
+            ("P2", 500.0, 250.0),
+            ("P3", 300.0, 200.0),
+            ("P4", 100.0, 50.0),
+            ("P5", 800.0, 900.0),
+        ):
+            partner = self._customer(f"Profit {name}")
+            product = self._product(f"Product of {name}", cost)
+            self._move(partner, date(2026, 6, 5), [(product, 1, revenue)])
+            population[name] = partner
+        return population
+
+    def test_tiers_clv_and_whale_curve_on_profit(self):
+        population = self._profit_population()
+        self._settings(basis="revenue")
+        revenue_run = self._run()
+        tiers = {name: p.value_tier for name, p in population.items()}
+        # On revenue, the loss-making P5 (800) is a key customer.
+        self.assertEqual(tiers["P5"], "key")
+        clv = {name: p.predicted_clv for name, p in population.items()}
+
+        self._settings(basis="profit")
+        run = self._run()
+        self.assertEqual(run.value_basis, "profit")
+        tiers = {name: p.value_tier for name, p in population.items()}
+        # Positive profit 1000: shares ahead 0, .60, .85, .95 (cuts .5 .8 .95).
+        self.assertEqual(
+            tiers,
+            {
+                "P1": "key",
+                "P2": "important",
+                "P3": "ordinary",
+                "P4": "small",
+                "P5": "negative",
+            },
+        )
+        # CLV in profit: predicted revenue x own rate shrunk toward the
+        # population's (900 / 2700), with the median revenue (500) as weight.
+        revenue = {"P1": 1000, "P2": 500, "P3": 300, "P4": 100, "P5": 800}
+        profit = {"P1": 600, "P2": 250, "P3": 100, "P4": 50, "P5": -100}
+        for name, partner in population.items():
+            rate = (profit[name] + 500 * 900 / 2700) / (revenue[name] + 500)
+            self.assertAlmostEqual(
+                partner.predicted_clv, round(clv[name] * rate, 2), delta=0.011
+            )
+        # The loss-making customer's CLV shrinks to a twentieth (rate 0.051).
+        self.assertLess(population["P5"].predicted_clv, clv["P5"] * 0.06)
+
+        # Whale curve: ranked 600 250 100 50 -100, total 900.
+        self.assertAlmostEqual(run.whale_top20_share, 600 / 900, places=4)
+        self.assertAlmostEqual(run.whale_peak_share, 1000 / 900, places=4)
+        self.assertAlmostEqual(run.whale_peak_customer_share, 0.8, places=4)
+        self.assertAlmostEqual(run.whale_given_away, 100.0, places=2)
+        self.assertEqual(run.negative_profit_count, 1)
+        self.assertEqual(revenue_run.negative_profit_count, 1)
+        points = {p.customer_percent: p.profit_percent for p in run.whale_point_ids}
+        self.assertEqual(len(points), 101)
+        self.assertAlmostEqual(points[20], 600 / 9, places=1)
+        self.assertAlmostEqual(points[80], 1000 / 9, places=1)
+        self.assertAlmostEqual(points[100], 100.0, places=1)
+        self.assertIn("66.7 %", run.whale_summary)
+        self.assertIn("111.1 %", run.whale_summary)
+        self.assertIn("80.0 %", run.whale_summary)
+        self.assertIn("1 customers have a negative profit", run.whale_summary)
+        # Analysis › Whale Curve shows the latest run's points only.
+        latest = self.env["custseg.run.whale.point"].search([("latest", "=", True)])
+        self.assertEqual(latest.run_id, run)
+        action = run.action_open_whale_curve()
+        self.assertEqual(action["res_model"], "custseg.run.whale.point")
+        self.assertEqual(action["domain"], [("run_id", "=", run.id)])
+
+    def test_pnl_attributes_invoices_to_the_segment_of_their_date(self):
+        self._settings(per_invoice=1.0)
+        widget = self._product("P&L Widget", 30.0)
+        customer = self._customer("Moved Mid-Month")
+        self._move(customer, date(2026, 6, 5), [(widget, 1, 100.0)])
+        self._move(customer, date(2026, 6, 20), [(widget, 2, 100.0)])
+        # The customer entered "loyal" from "new" on 15 June.
+        new, loyal = self.segments["new"], self.segments["loyal"]
+        loyal.owner_id = self.manager
+        baseline = self._run(as_of=date(2026, 6, 14))
+        self.env["custseg.partner.history"].create(
+            {
+                "partner_id": customer.id,
+                "run_id": baseline.id,
+                "company_id": self.company.id,
+                "date": date(2026, 6, 15),
+                "old_segment_id": new.id,
+                "new_segment_id": loyal.id,
+            }
+        )
+        self._run()
+        rows = self.env["custseg.segment.pnl"].search(
+            [("month", "=", date(2026, 6, 1))]
+        )
+        by_segment = {row.segment_id: row for row in rows}
+        self.assertEqual(set(by_segment), {new, loyal})
+        self.assertAlmostEqual(by_segment[new].revenue, 100.0, places=2)
+        self.assertAlmostEqual(by_segment[new].cost, 30.0, places=2)
+        self.assertAlmostEqual(by_segment[new].profit, 69.0, places=2)
+        self.assertAlmostEqual(by_segment[loyal].revenue, 200.0, places=2)
+        self.assertAlmostEqual(by_segment[loyal].margin, 140.0, places=2)
+        self.assertAlmostEqual(by_segment[loyal].cost_to_serve, 1.0, places=2)
+        self.assertAlmostEqual(by_segment[loyal].profit, 139.0, places=2)
+        self.assertEqual(by_segment[loyal].customer_count, 1)
+        self.assertEqual(by_segment[loyal].owner_id, self.manager)
+        # An owner starts on "My segments"; someone owning none does not.
+        pnl = self.env["custseg.segment.pnl"]
+        action = pnl.with_user(self.manager).action_open_report()
+        self.assertEqual(action["context"], {"search_default_my_segments": 1})
+        action = pnl.with_user(self.salesman).action_open_report()
+        self.assertEqual(action["context"], {})
+        # Only the runs fill the P&L: nobody edits a row.
+        with self.assertRaises(AccessError):
+            by_segment[loyal].with_user(self.manager).write({"profit": 1.0})
+        # The P&L answers to the segment's owner of today.
+        loyal.owner_id = self.salesman
+        self.assertEqual(by_segment[loyal].owner_id, self.salesman)
+
+    def test_segment_form_shows_this_and_last_month_profit(self):
+        self._settings()
+        widget = self._product("Monthly Widget", 10.0)
+        customer = self._customer("This Month Customer")
+        # The acting user's today, as the segment form computes it.
+        today = fields.Date.context_today(self.env["custseg.segment"])
+        this_month = today.replace(day=1)
+        last_month_day = date(
+            this_month.year - (this_month.month == 1),
+            (this_month.month - 2) % 12 + 1,
+            15,
+        )
+        self._move(customer, this_month, [(widget, 1, 50.0)])
+        self._move(customer, last_month_day, [(widget, 2, 50.0)])
+        self._run(as_of=today)
+        segment = customer.customer_segment_id
+        segment.invalidate_recordset()
+        self.assertAlmostEqual(segment.profit_this_month, 40.0, places=2)
+        self.assertAlmostEqual(segment.profit_last_month, 80.0, places=2)
+
+    def test_bad_cost_to_serve_settings_are_refused_in_the_users_words(self):
+        settings = self.env["res.config.settings"].create(
+            {"custseg_cost_per_invoice": -2.0}
+        )
+        with self.assertRaisesRegex(ValidationError, "Cost per Invoice"):
+            settings.execute()
+        settings = self.env["res.config.settings"].create(
+            {"custseg_cost_revenue_share": 1.5}
+        )
+        with self.assertRaisesRegex(ValidationError, "Cost to Serve"):
+            settings.execute()
+        # Nothing was saved.
+        self.assertFalse(self.params.get_param("custseg.cost_per_invoice"))
