@@ -9,3 +9,5 @@ from . import base_partner_merge
 from . import custseg_followup
 from . import mail_activity
 from . import account_move
+from . import custseg_recommendation
+from . import custseg_segment_profile
