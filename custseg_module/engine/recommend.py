@@ -56,7 +56,9 @@ OWN_WEIGHT = 1.0
 # Above any blended score: a due replenishment ranks first.
 DUE_SCORE = 10.0
 # Customers scored at once: bounds the candidate matrix's memory.
-CHUNK_CUSTOMERS = 50_000
+CHUNK_CUSTOMERS = 5_000
+# Products whose similarities are computed at once (dense rows).
+SIMILARITY_BLOCK = 256
 SEGMENT_CANDIDATES = 30
 RESULT_COLUMNS = (
     "partner_id",
@@ -134,30 +136,34 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniques, codes.astype(np.int64)
 
 
-def _top_per_row(rows, cols, vals, k):
-    """Keep the ``k`` largest values per row (ties: lower column first)."""
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    if not len(rows):
-        return rows, cols, vals, np.zeros(0, np.int64)
-    starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
-    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
-    keep = rank < k
-    return rows[keep], cols[keep], vals[keep], rank[keep]
-
-
 def _similarity(bought: sparse.csr_matrix, neighbours: int) -> sparse.csr_matrix:
-    """Cosine similarity between products (columns), top ``neighbours`` each."""
-    co = (bought.T @ bought).tocoo()
-    off = co.row != co.col
-    rows, cols, counts = co.row[off], co.col[off], co.data[off].astype(np.float64)
-    buyers = np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
-    sims = counts / np.sqrt(buyers[rows] * buyers[cols])
-    rows, cols, sims, _ = _top_per_row(
-        rows.astype(np.int64), cols.astype(np.int64), sims, neighbours
-    )
+    """Cosine similarity between products (columns), top ``neighbours`` each
+    (ties: lower product first). Computed by blocks of products, dense within
+    a block, so that memory stays bounded whatever the number of customers."""
     n = bought.shape[1]
-    return sparse.csr_matrix((sims, (rows, cols)), shape=(n, n))
+    buyers = np.asarray(bought.sum(axis=0), dtype=np.float64).ravel()
+    norms = np.sqrt(np.maximum(buyers, 1.0))
+    by_product = bought.T.tocsr()
+    k = min(neighbours, n - 1)
+    rows, cols, sims = [], [], []
+    for start in range(0, n if k > 0 else 0, SIMILARITY_BLOCK):
+        stop = min(start + SIMILARITY_BLOCK, n)
+        block = (by_product[start:stop] @ bought).toarray().astype(np.float64)
+        block /= norms[start:stop, None]
+        block /= norms[None, :]
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        top = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        values = np.take_along_axis(block, top, axis=1)
+        keep = values > 0
+        rows.append(np.repeat(np.arange(start, stop), k).reshape(-1, k)[keep])
+        cols.append(top[keep])
+        sims.append(values[keep])
+    if not rows:
+        return sparse.csr_matrix((n, n))
+    return sparse.csr_matrix(
+        (np.concatenate(sims), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n, n),
+    )
 
 
 def _repeat_intervals(days: pd.DataFrame, min_repeats: int) -> pd.DataFrame:
