@@ -132,8 +132,8 @@ def purchase_days(
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    uniques, codes = np.unique(values, return_inverse=True)
-    return uniques, codes.astype(np.int64)
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques), codes.astype(np.int64)
 
 
 def _similarity(bought: sparse.csr_matrix, neighbours: int) -> sparse.csr_matrix:
@@ -387,7 +387,9 @@ def _score_chunk(
     rows = np.concatenate([co_rows, s_rows, o_rows])
     cols = np.concatenate([co_cols, s_cols, o_cols])
     n_products = bought.shape[1]
-    key = np.unique(rows * n_products + cols)
+    # Sort-based distinct keys: np.unique's hashing is slower here.
+    key = np.sort(rows * n_products + cols)
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
     rows, cols = key // n_products, key % n_products
     co_score = np.zeros(len(key))
     position = np.searchsorted(key, co_rows * n_products + co_cols)
