@@ -64,6 +64,8 @@ class CustsegRecommendation(models.Model):
         """Products that can be offered: active (variant and template) and
         saleable. A query, not records: there may be many."""
         domain = [("product_tmpl_id.active", "=", True), ("sale_ok", "=", True)]
+        # sudo: the run decides for every company's products, not only those
+        # the user who started it can read.
         return self.env["product.product"].sudo()._search(domain)
 
     def _refresh(self, lines, as_of, segments, lookback_days):

@@ -181,6 +181,8 @@ class CustsegSegmentProfile(models.Model):
         )
 
     def _names(self, model, ids):
+        # sudo: the profile names every product, country and salesperson,
+        # also those the user who started the run cannot read.
         records = self.env[model].sudo().with_context(active_test=False)
         ids = sorted({int(i) for i in ids})
         return {record.id: record.display_name for record in records.browse(ids)}

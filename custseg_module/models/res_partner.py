@@ -214,6 +214,8 @@ class ResPartner(models.Model):
         return segments.search([], order=segments._order)
 
     def _compute_next_best_product_id(self):
+        # sudo: whoever sees the customer sees its offer, also a user without
+        # the Segmentation group (the Best List column, an invoice's partner).
         firsts = (
             self.env["custseg.recommendation"]
             .sudo()
