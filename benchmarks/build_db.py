@@ -29,9 +29,16 @@ and ``res_partner`` only):
   amounts in EUR, converted by the run through the rates), 5 % of the main
   company's invoices in EUR document currency (signed amounts already in
   USD); names unique per journal with Odoo's sequence prefix.
-* **no account_move_line rows**: the aggregate reads none. Nothing that
-  reads lines (payment state, reports, follow-up product suggestions) is
-  meaningful on these databases; see README.md.
+* products: PRODUCTS (5,000) goods in 100 themes of 50 (product ``k`` is in
+  theme ``k % 100``), list price lognormal (median 20), ``standard_price``
+  (cost) 40-90 % of the list price, 2 % of them loss-makers (105-130 %).
+* invoice lines (customer invoices and refunds only): 3 to 5 ``product``
+  lines per move that split its untaxed amount. Each customer has a home
+  theme (``k % 100``); 70 % of the lines pick a product of it, the others
+  one of all products, both skewed (``u³`` within the theme, ``u⁴`` overall):
+  co-purchase structure and a long tail. No tax, receivable or payment lines:
+  the run reads product lines only; nothing else that reads lines (payment
+  state, reports) is meaningful on these databases; see README.md.
 * the first 97 % of the customers get one invoice each, the rest of the moves
   go to customer ``1 + floor(0.97 N · u²)``: a few heavy buyers, many
   one-timers.
@@ -181,6 +188,75 @@ SELECT %(base_move)s + n,
 """
 
 
+PRODUCTS = 5_000
+THEMES = 100
+
+PRODUCTS_SQL = """
+WITH drawn AS MATERIALIZED (
+    SELECT k,
+           round(exp(3.0 + 0.8 * sqrt(-2 * ln(1 - random()))
+                           * cos(2 * pi() * random()))::numeric, 2) AS price,
+           random() AS u_cost, random() AS u_loss
+      FROM generate_series(1, %(products)s) k
+), template AS (
+    INSERT INTO product_template (
+        id, name, type, categ_id, uom_id, uom_po_id, service_tracking,
+        list_price, sale_ok, purchase_ok, active, create_uid, write_uid,
+        create_date, write_date)
+    SELECT %(base_template)s + k,
+           jsonb_build_object('en_US', 'Bench Product ' || k), 'consu',
+           %(category)s, %(uom)s, %(uom)s, 'no', price, true, true, true,
+           1, 1, %(now)s::timestamp, %(now)s::timestamp
+      FROM drawn
+)
+INSERT INTO product_product (
+    id, product_tmpl_id, active, standard_price, create_uid, write_uid,
+    create_date, write_date)
+SELECT %(base_product)s + k, %(base_template)s + k, true,
+       jsonb_build_object(
+           %(company)s::text,
+           round((price * CASE WHEN u_loss < 0.02 THEN 1.05 + 0.25 * u_cost
+                               ELSE 0.4 + 0.5 * u_cost END)::numeric, 2)),
+       1, 1, %(now)s::timestamp, %(now)s::timestamp
+  FROM drawn
+"""
+
+LINES_SQL = """
+INSERT INTO account_move_line (
+    id, move_id, journal_id, company_id, company_currency_id, currency_id,
+    account_id, partner_id, product_id, product_uom_id, name, display_type,
+    sequence, quantity, price_unit, discount, price_subtotal, price_total,
+    balance, amount_currency, debit, credit, date, parent_state,
+    create_uid, write_uid, create_date, write_date)
+SELECT %(base_line)s + row_number() OVER (),
+       m.id, m.journal_id, m.company_id, c.currency_id, m.currency_id,
+       CASE WHEN m.company_id = %(main_company)s THEN %(main_income)s::int
+            ELSE %(foreign_income)s::int END,
+       m.partner_id, l.product_id, %(uom)s, 'Bench Product', 'product',
+       10 + l.i, 1, round(m.amount_untaxed / l.lines, 2), 0,
+       round(m.amount_untaxed / l.lines, 2), round(m.amount_untaxed / l.lines, 2),
+       -round(m.amount_untaxed_signed / l.lines, 2),
+       -round(m.amount_untaxed_in_currency_signed / l.lines, 2),
+       GREATEST(-round(m.amount_untaxed_signed / l.lines, 2), 0),
+       GREATEST(round(m.amount_untaxed_signed / l.lines, 2), 0),
+       m.date, m.state, 1, 1, m.create_date, m.create_date
+  FROM account_move m
+  JOIN res_company c ON c.id = m.company_id
+  CROSS JOIN LATERAL (
+      SELECT i, 3 + (m.id %% 3) AS lines,
+             %(base_product)s + CASE
+                 WHEN random() < 0.7
+                 THEN 1 + ((m.commercial_partner_id - %(base_partner)s) %% %(themes)s)
+                        + %(themes)s * floor(
+                              (%(products)s / %(themes)s) * power(random(), 3))::int
+                 ELSE 1 + floor(%(products)s * power(random(), 4))::int
+             END AS product_id
+        FROM generate_series(1, 3 + (m.id %% 3)) i
+  ) l
+ WHERE m.id > %(base_move)s AND m.move_type IN ('out_invoice', 'out_refund')
+"""
+
+
 def _log(message):
     print(message, file=sys.stderr, flush=True)
 
@@ -267,9 +343,78 @@ def populate(cr, customers, moves, as_of=AS_OF, seed=SEED):
     move_rows = cr.rowcount
     _log(f"  inserted {move_rows:,} moves")
     cr.execute("SELECT setval('account_move_id_seq', %s)", (base_move + move_rows,))
+    line_counts = populate_lines(cr, main, foreign, base_partner, base_move, as_of)
     cr.execute("ANALYZE res_partner")
     cr.execute("ANALYZE account_move")
-    return {"partners": partner_rows, "moves": move_rows, "customers": customers}
+    return {
+        "partners": partner_rows,
+        "moves": move_rows,
+        "customers": customers,
+        **line_counts,
+    }
+
+
+def _income_account(cr, company_id):
+    return _one(
+        cr,
+        """
+        SELECT a.id FROM account_account a
+          JOIN account_account_res_company_rel r ON r.account_account_id = a.id
+         WHERE a.account_type = 'income' AND r.res_company_id = %s
+         ORDER BY a.id LIMIT 1
+        """,
+        (company_id,),
+    )
+
+
+def populate_lines(cr, main, foreign, base_partner, base_move, as_of=AS_OF):
+    """Insert PRODUCTS products and 3-5 product lines per customer move."""
+    base_template = _one(cr, "SELECT COALESCE(MAX(id), 0) FROM product_template")
+    base_product = _one(cr, "SELECT COALESCE(MAX(id), 0) FROM product_product")
+    uom = _one(cr, "SELECT id FROM uom_uom ORDER BY id LIMIT 1")
+    cr.execute(
+        PRODUCTS_SQL,
+        {
+            "products": PRODUCTS,
+            "base_template": base_template,
+            "base_product": base_product,
+            "category": _one(cr, "SELECT MIN(id) FROM product_category"),
+            "uom": uom,
+            "company": main[0],
+            "now": f"{as_of} 00:00:00",
+        },
+    )
+    cr.execute(
+        "SELECT setval('product_template_id_seq', %s)", (base_template + PRODUCTS,)
+    )
+    cr.execute(
+        "SELECT setval('product_product_id_seq', %s)", (base_product + PRODUCTS,)
+    )
+    base_line = _one(cr, "SELECT COALESCE(MAX(id), 0) FROM account_move_line")
+    cr.execute(
+        LINES_SQL,
+        {
+            "base_line": base_line,
+            "base_move": base_move,
+            "base_partner": base_partner,
+            "base_product": base_product,
+            "products": PRODUCTS,
+            "themes": THEMES,
+            "uom": uom,
+            "main_company": main[0],
+            "main_income": _income_account(cr, main[0]),
+            "foreign_income": _income_account(cr, foreign[0]) if foreign else None,
+        },
+    )
+    line_rows = cr.rowcount
+    _log(f"  inserted {PRODUCTS:,} products, {line_rows:,} invoice lines")
+    cr.execute(
+        "SELECT setval('account_move_line_id_seq', %s)", (base_line + line_rows,)
+    )
+    cr.execute("ANALYZE product_product")
+    cr.execute("ANALYZE product_template")
+    cr.execute("ANALYZE account_move_line")
+    return {"products": PRODUCTS, "lines": line_rows}
 
 
 @contextlib.contextmanager
@@ -468,7 +613,9 @@ def build(customers, moves, dbname, with_module=True, as_of=AS_OF):
             # per-row foreign-key triggers (22 on account_move) and rebuild the
             # indexes once at the end. Needs a superuser, as the local role is.
             cr.execute("SET session_replication_role = replica")
-            with indexes_rebuilt_after(cr, ["res_partner", "account_move"]):
+            with indexes_rebuilt_after(
+                cr, ["res_partner", "account_move", "account_move_line"]
+            ):
                 counts = populate(cr, customers, moves, as_of=as_of)
             cr.execute("SET session_replication_role = DEFAULT")
             analyzed = time.monotonic()
@@ -480,7 +627,7 @@ def build(customers, moves, dbname, with_module=True, as_of=AS_OF):
         conn.autocommit = True
         vacuumed = time.monotonic()
         with conn.cursor() as cr:
-            cr.execute("VACUUM (ANALYZE) res_partner, account_move")
+            cr.execute("VACUUM (ANALYZE) res_partner, account_move, account_move_line")
             _log(f"  VACUUM: {time.monotonic() - vacuumed:.1f} s")
             size = _one(cr, "SELECT pg_database_size(current_database())")
     counts["seconds"] = round(time.monotonic() - started, 1)

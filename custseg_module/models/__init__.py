@@ -19,3 +19,5 @@ from . import custseg_lift_report
 from . import account_move
 from . import custseg_grid_editor
 from . import custseg_grid_editor_line
+from . import custseg_recommendation
+from . import custseg_segment_profile

@@ -413,7 +413,10 @@ class CustsegFollowup(models.AbstractModel):
         user_langs = {user.id: user.lang or self.env.lang or "en_US" for user in users}
         top_products = self._top_products(list(todo_ids), run.as_of if run else None)
         currency = (run.company_id if run else self.env.company).currency_id
-        notes = _NoteWriter(self.env, currency, top_products, self._lookback_days())
+        offers = self._offers(list(todo_ids))
+        notes = _NoteWriter(
+            self.env, currency, top_products, self._lookback_days(), offers
+        )
         segments = {
             segment.id: segment
             for segment in self.env["custseg.segment"].browse(
@@ -613,6 +616,19 @@ class CustsegFollowup(models.AbstractModel):
         return int(params.get_param("custseg.lookback_days") or 0)
 
     @api.model
+    def _offers(self, partner_ids):
+        """The run's recommendation ids per customer, best first."""
+        self.env.cr.execute(
+            """
+            SELECT partner_id, array_agg(id ORDER BY rank)
+              FROM custseg_recommendation
+             WHERE partner_id = ANY(%s)
+             GROUP BY partner_id
+            """,
+            [partner_ids],
+        )
+        return dict(self.env.cr.fetchall())
+
     def _top_products(self, partner_ids, as_of=None):
         """{partner id: [(product, quantity)]}: the customer's best products by
         net invoiced revenue (invoices minus refunds) over the lookback window,
@@ -678,8 +694,9 @@ class _NoteWriter:
     substitutions, so that a run over 10^5 customers spends its time in the
     database, not here. Values are escaped by Markup's ``%`` operator."""
 
-    def __init__(self, env, currency, top_products, lookback_days):
+    def __init__(self, env, currency, top_products, lookback_days, offers=None):
         self.env = env
+        self.offers = offers or {}
         self.currency = currency
         self.top_products = top_products
         self.lookback_days = lookback_days
@@ -697,6 +714,10 @@ class _NoteWriter:
         _ = env._
         data = get_lang(env, lang)
         product_ids = {pid for items in self.top_products.values() for pid, _q in items}
+        offers = env["custseg.recommendation"].browse(
+            {rid for ids in self.offers.values() for rid in ids}
+        )
+        product_ids |= set(offers.product_id.ids)
         products = env["product.product"].browse(product_ids)
         texts = {
             "entered": _("The customer entered the segment %(segment)s on %(date)s."),
@@ -714,6 +735,7 @@ class _NoteWriter:
             "revenue": _("Net revenue: %(amount)s"),
             "likelihood": _("Purchase likelihood: %(percent)s"),
             "clv": _("Predicted CLV: %(amount)s"),
+            "offer": _("Offer: %(products)s"),
             "products": _("Most bought in the last %(days)s days:")
             if self.lookback_days
             else _("Most bought:"),
@@ -729,6 +751,10 @@ class _NoteWriter:
             "thousands_sep": data.thousands_sep or "",
             "decimal_point": data.decimal_point or ".",
             "products": {product.id: product.display_name for product in products},
+            "offers": {
+                offer.id: f"{offer.product_id.display_name} ({offer.reason_text})"
+                for offer in offers
+            },
         }
 
     def _segment(self, segment, lang):
@@ -798,6 +824,10 @@ class _NoteWriter:
             texts["likelihood"] % {"percent": f"{probability:.0%}"},
             texts["clv"] % {"amount": self._amount(row["predicted_clv"], fmt)},
         ]
+        offers = self.offers.get(row["partner_id"])
+        if offers:
+            listed = "; ".join(fmt["offers"][rid] for rid in offers)
+            parts.append(P_STRONG % (texts["offer"] % {"products": listed}, ""))
         parts.append(P_STRONG % (fmt["figures"], ""))
         parts.append(UL % Markup().join(LI % text for text in figures))
         products = self.top_products.get(row["partner_id"])

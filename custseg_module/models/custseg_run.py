@@ -10,6 +10,7 @@ import io
 import logging
 import time
 import traceback
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -59,6 +60,22 @@ WRITTEN_FIELDS = [
 
 # One row of the aggregate in COPY's binary format: a field count, then each
 # field's byte length and big-endian value. None can be NULL.
+# One row of the invoice-line aggregate (see _invoice_lines_query).
+LINES_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("partner_id_size", ">i4"),
+        ("partner_id", ">i4"),
+        ("product_id_size", ">i4"),
+        ("product_id", ">i4"),
+        ("categ_id_size", ">i4"),
+        ("categ_id", ">i4"),
+        ("day_size", ">i4"),
+        ("day", ">i4"),
+        ("quantity_size", ">i4"),
+        ("quantity", ">f8"),
+    ]
+)
 AGGREGATE_ROW = np.dtype(
     [
         ("fields", ">i2"),
@@ -354,7 +371,7 @@ class CustsegRun(models.Model):
         self.ensure_one()
         config = self._segmentation_config()
         timings = {}
-        phases = 5
+        phases = 7
         cron = self.env["ir.cron"]
 
         def timed(name, done, method, *args):
@@ -379,8 +396,15 @@ class CustsegRun(models.Model):
         changed = timed("write_back", 3, self._phase_write_back, result)
         self._write_profit(profit)
         history = timed("history", 4, self._phase_history)
-        timed("segment_pnl", 4, self._phase_segment_pnl)
-        followups = timed("activities", 5, self._phase_activities)
+        timed("segment_pnl", 5, self._phase_segment_pnl)
+        timed(
+            "recommendations",
+            6,
+            self._phase_recommendations,
+            result,
+            config.lookback_days,
+        )
+        followups = timed("activities", 7, self._phase_activities)
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
         self.write(
@@ -784,6 +808,68 @@ class CustsegRun(models.Model):
             },
         )
         return self.env.cr.rowcount
+
+    def _invoice_lines_query(self, date_from):
+        """Posted customer invoice and refund lines with a product, per
+        commercial partner, product and invoice date, quantities signed
+        (refunds negative), from ``date_from`` (excluded) to the run's date.
+        Overridable: its columns are LINES_ROW's, none NULL."""
+        return SQL(
+            """
+            SELECT m.commercial_partner_id, l.product_id, pt.categ_id,
+                   m.invoice_date - DATE '1970-01-01',
+                   SUM(CASE WHEN m.move_type = 'out_refund' THEN -l.quantity
+                            ELSE l.quantity END)::float8
+              FROM account_move m
+              JOIN account_move_line l ON l.move_id = m.id
+              JOIN product_product pp ON pp.id = l.product_id
+              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE %(posted)s
+               AND m.commercial_partner_id IS NOT NULL
+               AND m.invoice_date <= %(as_of)s AND m.invoice_date > %(date_from)s
+               AND l.display_type = 'product'
+             GROUP BY m.commercial_partner_id, l.product_id, pt.categ_id,
+                      m.invoice_date
+            """,
+            posted=posted_customer_moves("m"),
+            as_of=self.as_of,
+            date_from=date_from,
+        )
+
+    def _phase_invoice_lines(self, lookback_days):
+        """The lines of :meth:`_invoice_lines_query` over the lookback window
+        as a DataFrame: partner_id, product_id, categ_id, date, quantity."""
+        date_from = self.as_of - timedelta(days=lookback_days or 36500)
+        query = self.env.cr.mogrify(self._invoice_lines_query(date_from))
+        buffer = io.BytesIO()
+        self.env.cr.copy_expert(
+            b"COPY (" + query + b") TO STDOUT WITH (FORMAT binary)", buffer
+        )
+        rows = read_copy_binary(buffer.getbuffer(), LINES_ROW)
+        del buffer
+        return pd.DataFrame(
+            {
+                "partner_id": rows["partner_id"].astype(np.int64),
+                "product_id": rows["product_id"].astype(np.int64),
+                "categ_id": rows["categ_id"].astype(np.int64),
+                "date": pd.to_datetime(rows["day"].astype(np.int64), unit="D"),
+                "quantity": rows["quantity"].astype(np.float64),
+            }
+        )
+
+    def _phase_recommendations(self, result, lookback_days):
+        """Each customer's next-best products (custseg.recommendation) and each
+        segment's profile (custseg.segment.profile), from one read of the
+        invoice lines."""
+        recommendations = self.env["custseg.recommendation"]
+        lines = self._phase_invoice_lines(lookback_days)
+        written = recommendations._refresh(
+            lines, self.as_of, result["segment"], lookback_days
+        )
+        self.env["custseg.segment.profile"]._refresh(
+            lines, self.as_of, result, lookback_days
+        )
+        return written
 
     def _warn_not_assigned(self, count):
         self.message_post(

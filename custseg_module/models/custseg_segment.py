@@ -38,6 +38,28 @@ class CustsegSegment(models.Model):
         help="Rule segments own cells of the recency × frequency score grid; "
         "the prospect segment holds customers without a purchase.",
     )
+    profile_ids = fields.One2many(
+        "custseg.segment.profile", "segment_id", string="Profile"
+    )
+    profile_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_profile_currency_id"
+    )
+    profile_order_value = fields.Monetary(
+        string="Average Order Value",
+        currency_field="profile_currency_id",
+        readonly=True,
+        aggregator="avg",
+        help="Average net amount per purchase day of the segment's customers, "
+        "in the company currency, at the last run.",
+    )
+    profile_purchase_interval = fields.Float(
+        string="Purchase Interval (days)",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="Average days between two purchases of the segment's repeat "
+        "customers, at the last run.",
+    )
     playbook = fields.Html(
         translate=True,
         sanitize=True,
@@ -175,6 +197,9 @@ class CustsegSegment(models.Model):
         for segment in self:
             segment.profit_this_month = profit.get((segment.id, this_month), 0.0)
             segment.profit_last_month = profit.get((segment.id, last_month), 0.0)
+
+    def _compute_profile_currency_id(self):
+        self.profile_currency_id = self.env.company.currency_id
 
     def _compute_kpis(self):
         """KPIs over commercial partners only, so contacts are not counted twice."""

@@ -158,6 +158,15 @@ class ResPartner(models.Model):
         "custseg.partner.history", "partner_id", string="Segment History"
     )
     segment_history_count = fields.Integer(compute="_compute_segment_history_count")
+    recommendation_ids = fields.One2many(
+        "custseg.recommendation", "partner_id", string="Recommended Products"
+    )
+    next_best_product_id = fields.Many2one(
+        "product.product",
+        string="Offer",
+        compute="_compute_next_best_product_id",
+        help="The first product the last run recommends offering this customer.",
+    )
     segment_followup_done_date = fields.Date(
         string="Last Follow-up Done",
         copy=False,
@@ -311,6 +320,26 @@ class ResPartner(models.Model):
     def _read_group_customer_segment_ids(self, segments, domain):
         """Every active segment is a kanban column, even when empty."""
         return segments.search([], order=segments._order)
+
+    def _compute_next_best_product_id(self):
+        # sudo: whoever sees the customer sees its offer, also a user without
+        # the Segmentation group (the Best List column, an invoice's partner).
+        firsts = (
+            self.env["custseg.recommendation"]
+            .sudo()
+            .search_read(
+                [
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("rank", "=", 1),
+                ],
+                ["partner_id", "product_id"],
+            )
+        )
+        first_of = {row["partner_id"][0]: row["product_id"][0] for row in firsts}
+        for partner in self:
+            partner.next_best_product_id = first_of.get(
+                partner.commercial_partner_id.id, False
+            )
 
     def _compute_segment_history_count(self):
         counts = dict(

@@ -11,3 +11,4 @@ from . import test_i18n
 from . import test_demo
 from . import test_segment_grid
 from . import test_profit
+from . import test_recommendations

@@ -63,8 +63,41 @@ class TestBenchmarkBuilder(TransactionCase):
         for excluded in (("in_invoice", "posted"), ("out_invoice", "draft")):
             self.assertIn(excluded, stats, "rows the aggregate must skip exist")
 
+        # Products with a cost, 3 to 5 product lines per customer move.
+        self.assertEqual(counts["products"], 5_000)
+        cr.execute(
+            """
+            SELECT MIN(n), MAX(n), COUNT(*) FROM (
+                SELECT COUNT(l.id) AS n
+                  FROM account_move m
+                  LEFT JOIN account_move_line l
+                    ON l.move_id = m.id AND l.display_type = 'product'
+                 WHERE m.id > (SELECT MAX(id) FROM account_move) - 10000
+                   AND m.move_type IN ('out_invoice', 'out_refund')
+                 GROUP BY m.id) per_move
+            """
+        )
+        fewest, most, customer_moves = cr.fetchone()
+        self.assertEqual((fewest, most), (3, 5))
+        self.assertGreaterEqual(counts["lines"], 3 * customer_moves)
+        products = self.env["product.product"].search(
+            [("name", "=like", "Bench Product %")]
+        )
+        self.assertEqual(len(products), 5_000)
+        margins = [p.standard_price / p.lst_price for p in products[:500]]
+        self.assertTrue(all(0.39 <= m <= 1.31 for m in margins))
+        self.assertTrue(
+            any(
+                m > 1 for m in products.mapped(lambda p: p.standard_price / p.lst_price)
+            ),
+            "a few loss-makers",
+        )
+        self.assertGreater(customer_moves, 8_000)
+
         run = self.env["custseg.run"].run_segmentation(as_of=AS_OF)
         self.assertEqual(run.state, "done")
+        offers = self.env["custseg.recommendation"].search_count([])
+        self.assertGreater(offers, 4 * 900, "about five offers per buyer")
         cr.execute(
             """
             SELECT COUNT(*) FROM res_partner p

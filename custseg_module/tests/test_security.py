@@ -42,6 +42,9 @@ ACCESS_MATRIX = {
     "custseg.followup.entry": ("r", "rd"),
     # The lift report is the managers'.
     "custseg.lift.report": ("", "r"),
+    # Next-best products and segment profiles: written by the runs only.
+    "custseg.recommendation": ("r", "r"),
+    "custseg.segment.profile": ("r", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 

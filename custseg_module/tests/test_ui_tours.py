@@ -200,3 +200,20 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
             self.assertEqual(
                 self.grid_customers[3, f_score].customer_segment_id, attention
             )
+
+    def test_manager_sees_segment_profile(self):
+        """The segment form shows what the segment's customers have in common."""
+        loyal = self.segments["loyal"].with_user(self.manager)
+        profile = loyal.profile_ids
+        product = profile.filtered(lambda line: line.kind == "product")
+        self.assertEqual(product.mapped("name"), ["Segmentation Test Product"])
+        self.assertAlmostEqual(product.share, 1.0)
+        owner = profile.filtered(lambda line: line.kind == "salesperson")
+        self.assertEqual(owner.mapped("name"), ["Sales Person"])
+        # Loyal: R 3-4 × F 4-5, two customers buying for 300, two for 400.
+        self.assertAlmostEqual(loyal.profile_order_value, 350.0)
+        self.assertAlmostEqual(loyal.profile_purchase_interval, 7.0)
+
+        self.start_tour(
+            "/odoo", "custseg_segment_profile_tour", login=self.manager.login
+        )

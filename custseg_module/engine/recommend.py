@@ -1,0 +1,545 @@
+"""Next-best products per customer, and what each segment buys more than others.
+
+``recommend_products(lines, as_of, segments=None, allowed_products=None)``
+
+Input ``lines``: invoice lines or their totals per partner, product and day,
+with ``partner_id``, ``product_id``, ``date`` and ``quantity`` (refunds
+negative); ``amount`` is optional. Lines without a partner or product, dated
+after ``as_of`` or before the lookback window are ignored; per partner,
+product and day the quantities are netted, and only days with a positive net
+quantity count as purchases (so refunds of products never bought, zero and
+negative quantities count for nothing).
+
+Method (item-to-item co-purchase blended with segment popularity):
+
+* ``X``: customers × products, 1 where the customer bought the product in the
+  window. Item similarity is the cosine of the columns of ``X``
+  (``co-buyers / sqrt(buyers_i * buyers_j)``), keeping each product's
+  ``neighbours`` most similar products.
+* A customer's co-purchase score of product ``j`` is the sum of the
+  similarities of the products they bought to ``j``, scaled to 0..1 by the
+  customer's best score; the segment score is the share of the customer's
+  segment buying ``j``, scaled to 0..1 by the segment's best product.
+  ``score = CO_WEIGHT * co + (1 - CO_WEIGHT) * segment``.
+* A product the customer bought on at least ``min_repeats`` days whose median
+  interval has passed (and not three times over) is *due*: it ranks first.
+* A product bought in the last ``recent_days`` that is not due is left out, as
+  is every product outside ``allowed_products`` (archived, not saleable).
+
+The result has one row per recommendation, at most ``top_n`` per customer who
+bought something in the window: ``partner_id``, ``rank`` (1 = best),
+``product_id``, ``score`` (due products score above 1), ``reason``
+(``"due"``, ``"bought_with"`` or ``"segment"``), ``reason_product_id`` (the
+bought product most similar to it, for ``"bought_with"``; else 0),
+``reason_segment`` (the customer's segment, for ``"segment"``; else "") and
+``interval_days`` (the usual interval, for ``"due"``; else 0). Sorted by
+partner and rank; deterministic.
+
+``segment_profiles(lines, as_of, segments)`` returns the products most
+over-represented in each segment (lift against all customers) with the share
+of the segment's customers buying each; see its docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from .threads import single_thread
+from .validation import to_day
+
+CO_WEIGHT = 0.4
+OWN_WEIGHT = 1.0
+# Above any blended score: a due replenishment ranks first.
+DUE_SCORE = 10.0
+# Customers scored at once: bounds the candidate matrix's memory.
+CHUNK_CUSTOMERS = 5_000
+# Products whose similarities are computed at once (dense rows).
+SIMILARITY_BLOCK = 256
+SEGMENT_CANDIDATES = 30
+RESULT_COLUMNS = (
+    "partner_id",
+    "rank",
+    "product_id",
+    "score",
+    "reason",
+    "reason_product_id",
+    "reason_segment",
+    "interval_days",
+)
+
+
+def _empty_result() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "partner_id": np.zeros(0, np.int64),
+            "rank": np.zeros(0, np.int64),
+            "product_id": np.zeros(0, np.int64),
+            "score": np.zeros(0, np.float64),
+            "reason": np.zeros(0, object),
+            "reason_product_id": np.zeros(0, np.int64),
+            "reason_segment": np.zeros(0, object),
+            "interval_days": np.zeros(0, np.int64),
+        }
+    )
+
+
+def purchase_days(
+    lines: pd.DataFrame, as_of: object, lookback_days: int = 365
+) -> pd.DataFrame:
+    """Distinct (partner_id, product_id, day) with a positive net quantity,
+    ``day`` in days since 1970-01-01, within ``lookback_days`` up to ``as_of``
+    (a date, or already a day number)."""
+    missing = [
+        c for c in ("partner_id", "product_id", "date", "quantity") if c not in lines
+    ]
+    if missing:
+        raise ValueError(f"lines: missing column(s) {', '.join(missing)}")
+    as_of_day = as_of if isinstance(as_of, (int, np.integer)) else to_day(as_of)
+    frame = pd.DataFrame(
+        {
+            "partner_id": pd.to_numeric(lines["partner_id"], errors="coerce"),
+            "product_id": pd.to_numeric(lines["product_id"], errors="coerce"),
+            "date": pd.to_datetime(lines["date"], errors="coerce"),
+            "quantity": pd.to_numeric(lines["quantity"], errors="coerce"),
+        }
+    ).dropna()
+    if frame["date"].dt.tz is not None:
+        frame["date"] = frame["date"].dt.tz_localize(None)
+    day = (
+        (frame["date"].dt.normalize() - pd.Timestamp("1970-01-01"))
+        // pd.Timedelta(days=1)
+    ).astype(np.int64)
+    start = as_of_day - lookback_days if lookback_days else np.iinfo(np.int64).min
+    keep = (day <= as_of_day) & (day > start) & np.isfinite(frame["quantity"])
+    net = (
+        pd.DataFrame(
+            {
+                "partner_id": frame["partner_id"][keep].astype(np.int64),
+                "product_id": frame["product_id"][keep].astype(np.int64),
+                "day": day[keep],
+                "quantity": frame["quantity"][keep].astype(np.float64),
+            }
+        )
+        .groupby(["partner_id", "product_id", "day"], sort=True)["quantity"]
+        .sum()
+    )
+    net = net[net > 0]
+    return net.index.to_frame(index=False)
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques), codes.astype(np.int64)
+
+
+def _similarity(bought: sparse.csr_matrix, neighbours: int) -> sparse.csr_matrix:
+    """Cosine similarity between products (columns), top ``neighbours`` each
+    (ties: lower product first). Computed by blocks of products, dense within
+    a block, so that memory stays bounded whatever the number of customers."""
+    n = bought.shape[1]
+    buyers = np.asarray(bought.sum(axis=0), dtype=np.float64).ravel()
+    norms = np.sqrt(np.maximum(buyers, 1.0))
+    by_product = bought.T.tocsr()
+    k = min(neighbours, n - 1)
+    rows, cols, sims = [], [], []
+    for start in range(0, n if k > 0 else 0, SIMILARITY_BLOCK):
+        stop = min(start + SIMILARITY_BLOCK, n)
+        block = (by_product[start:stop] @ bought).toarray().astype(np.float64)
+        block /= norms[start:stop, None]
+        block /= norms[None, :]
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        top = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        values = np.take_along_axis(block, top, axis=1)
+        keep = values > 0
+        rows.append(np.repeat(np.arange(start, stop), k).reshape(-1, k)[keep])
+        cols.append(top[keep])
+        sims.append(values[keep])
+    if not rows:
+        return sparse.csr_matrix((n, n))
+    return sparse.csr_matrix(
+        (np.concatenate(sims), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n, n),
+    )
+
+
+def _repeat_intervals(days: pd.DataFrame, min_repeats: int) -> pd.DataFrame:
+    """Per (customer code, product code) bought on ``min_repeats`` days or more:
+    the median interval and the last day."""
+    grouped = days.groupby(["c", "p"], sort=True)["day"]
+    counts = grouped.size()
+    repeated = counts[counts >= min_repeats].index
+    if not len(repeated):
+        return pd.DataFrame(columns=["c", "p", "interval", "last"], dtype=np.int64)
+    sub = days.set_index(["c", "p"]).loc[repeated].reset_index()
+    sub["gap"] = sub.groupby(["c", "p"])["day"].diff()
+    stats = sub.groupby(["c", "p"], sort=True).agg(
+        interval=("gap", "median"), last=("day", "max")
+    )
+    stats["interval"] = np.ceil(stats["interval"]).astype(np.int64)
+    return stats.reset_index()
+
+
+def recommend_products(
+    lines: pd.DataFrame,
+    as_of: object,
+    segments: pd.Series | None = None,
+    allowed_products: Iterable[int] | None = None,
+    *,
+    lookback_days: int = 365,
+    recent_days: int = 14,
+    top_n: int = 5,
+    neighbours: int = 20,
+    min_repeats: int = 2,
+    due_within: int = 30,
+) -> pd.DataFrame:
+    """Top ``top_n`` products per customer; see the module docstring."""
+    if top_n < 1 or neighbours < 1 or min_repeats < 2 or recent_days < 0:
+        raise ValueError(
+            "top_n and neighbours must be at least 1, min_repeats at least 2, "
+            "recent_days at least 0"
+        )
+    with single_thread():
+        return _recommend(
+            lines,
+            as_of,
+            segments,
+            allowed_products,
+            lookback_days,
+            recent_days,
+            top_n,
+            neighbours,
+            min_repeats,
+            due_within,
+        )
+
+
+def _recommend(
+    lines,
+    as_of,
+    segments,
+    allowed_products,
+    lookback_days,
+    recent_days,
+    top_n,
+    neighbours,
+    min_repeats,
+    due_within,
+):
+    as_of_day = to_day(as_of)
+    days = purchase_days(lines, as_of_day, lookback_days)
+    if days.empty:
+        return _empty_result()
+    customers, days["c"] = _codes(days["partner_id"].to_numpy())
+    products, days["p"] = _codes(days["product_id"].to_numpy())
+    n_customers, n_products = len(customers), len(products)
+
+    last = days.groupby(["c", "p"], sort=True)["day"].max()
+    pair_c = last.index.get_level_values(0).to_numpy(np.int64)
+    pair_p = last.index.get_level_values(1).to_numpy(np.int64)
+    bought = sparse.csr_matrix(
+        (np.ones(len(pair_c), np.float32), (pair_c, pair_p)),
+        shape=(n_customers, n_products),
+    )
+    similarity = _similarity(bought, neighbours)
+    times = days.groupby(["c", "p"], sort=True).size().to_numpy(np.float64)
+    history = sparse.csr_matrix(
+        (times, (pair_c, pair_p)), shape=(n_customers, n_products)
+    )
+
+    allowed = np.ones(n_products, bool)
+    if allowed_products is not None:
+        allowed = np.isin(products, np.fromiter(allowed_products, np.int64))
+    # Recently bought: out, unless due (added back below).
+    recent = sparse.csr_matrix(
+        (
+            (last.to_numpy() > as_of_day - recent_days).astype(np.float32),
+            (pair_c, pair_p),
+        ),
+        shape=(n_customers, n_products),
+    )
+    recent.eliminate_zeros()
+
+    # Segments: code per customer; customers without one share "".
+    if segments is not None:
+        seg_of = pd.Series(segments).astype(object)
+        seg_of = seg_of[~seg_of.index.duplicated(keep="last")]
+        seg_names = seg_of.reindex(customers).fillna("").astype(str).to_numpy()
+    else:
+        seg_names = np.full(n_customers, "", dtype=object)
+    seg_labels, seg_code = np.unique(seg_names, return_inverse=True)
+    membership = sparse.csr_matrix(
+        (np.ones(n_customers, np.float32), (seg_code, np.arange(n_customers))),
+        shape=(len(seg_labels), n_customers),
+    )
+    seg_share = np.asarray((membership @ bought).todense(), dtype=np.float64)
+    seg_share /= np.maximum(np.bincount(seg_code, minlength=len(seg_labels)), 1)[
+        :, None
+    ]
+    seg_share[:, ~allowed] = 0.0
+    seg_best = np.maximum(seg_share.max(axis=1, keepdims=True), 1e-12)
+    seg_norm = seg_share / seg_best
+    seg_top = np.argsort(-seg_norm, axis=1, kind="stable")[:, :SEGMENT_CANDIDATES]
+
+    due = _repeat_intervals(days[["c", "p", "day"]], min_repeats)
+    if len(due):
+        elapsed = as_of_day - due["last"].to_numpy()
+        interval = np.maximum(due["interval"].to_numpy(), 1)
+        is_due = (
+            (elapsed + due_within >= interval)
+            & (elapsed <= 3 * interval + due_within)
+            & allowed[due["p"].to_numpy()]
+        )
+        due = due[is_due]
+    due_c = due["c"].to_numpy(np.int64) if len(due) else np.zeros(0, np.int64)
+    due_p = due["p"].to_numpy(np.int64) if len(due) else np.zeros(0, np.int64)
+    due_interval = (
+        due["interval"].to_numpy(np.int64) if len(due) else np.zeros(0, np.int64)
+    )
+
+    parts = []
+    for start in range(0, n_customers, CHUNK_CUSTOMERS):
+        stop = min(start + CHUNK_CUSTOMERS, n_customers)
+        parts.append(
+            _score_chunk(
+                start,
+                stop,
+                bought,
+                history,
+                recent,
+                similarity,
+                seg_code,
+                seg_norm,
+                seg_top,
+                allowed,
+                (due_c, due_p, due_interval),
+                top_n,
+            )
+        )
+    rows = np.concatenate([p[0] for p in parts])
+    cols = np.concatenate([p[1] for p in parts])
+    score = np.concatenate([p[2] for p in parts])
+    reason = np.concatenate([p[3] for p in parts])
+    anchor = np.concatenate([p[4] for p in parts])
+    interval = np.concatenate([p[5] for p in parts])
+    rank = np.concatenate([p[6] for p in parts])
+    if not len(rows):
+        return _empty_result()
+    reasons = np.array(
+        ["due", "bought_with", "segment", "bought_before"], dtype=object
+    )[reason]
+    return pd.DataFrame(
+        {
+            "partner_id": customers[rows].astype(np.int64),
+            "rank": rank + 1,
+            "product_id": products[cols].astype(np.int64),
+            "score": np.round(score, 6),
+            "reason": reasons,
+            "reason_product_id": np.where(
+                anchor >= 0, products[np.maximum(anchor, 0)], 0
+            ).astype(np.int64),
+            "reason_segment": np.where(
+                reason == 2, seg_labels[seg_code[rows]], ""
+            ).astype(object),
+            "interval_days": interval.astype(np.int64),
+        }
+    ).reset_index(drop=True)
+
+
+def _score_chunk(
+    start,
+    stop,
+    bought,
+    history,
+    recent,
+    similarity,
+    seg_code,
+    seg_norm,
+    seg_top,
+    allowed,
+    due,
+    top_n,
+):
+    n = stop - start
+    mine = bought[start:stop]
+    co = (mine @ similarity).tocoo()
+    co_rows = co.row.astype(np.int64)
+    co_cols = co.col.astype(np.int64)
+    co_vals = co.data.astype(np.float64)
+    best = np.zeros(n)
+    np.maximum.at(best, co_rows, co_vals)
+    co_vals = co_vals / np.maximum(best[co_rows], 1e-12)
+
+    codes = seg_code[start:stop]
+    k = seg_top.shape[1]
+    s_rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    s_cols = seg_top[codes].ravel().astype(np.int64)
+
+    own = history[start:stop].tocoo()
+    o_rows, o_cols = own.row.astype(np.int64), own.col.astype(np.int64)
+    o_best = np.zeros(n)
+    np.maximum.at(o_best, o_rows, own.data)
+    o_vals = own.data / np.maximum(o_best[o_rows], 1e-12)
+
+    rows = np.concatenate([co_rows, s_rows, o_rows])
+    cols = np.concatenate([co_cols, s_cols, o_cols])
+    n_products = bought.shape[1]
+    # Sort-based distinct keys: np.unique's hashing is slower here.
+    key = np.sort(rows * n_products + cols)
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    rows, cols = key // n_products, key % n_products
+    co_score = np.zeros(len(key))
+    position = np.searchsorted(key, co_rows * n_products + co_cols)
+    co_score[position] = co_vals
+    own_score = np.zeros(len(key))
+    own_score[np.searchsorted(key, o_rows * n_products + o_cols)] = o_vals
+    segment_score = seg_norm[codes[rows], cols]
+    parts = np.stack(
+        [
+            CO_WEIGHT * co_score,
+            (1 - CO_WEIGHT) * segment_score,
+            OWN_WEIGHT * own_score,
+        ]
+    )
+    score = parts.sum(axis=0)
+    reason = np.array([1, 2, 3])[parts.argmax(axis=0)]
+
+    # Out: not allowed, recently bought, nothing to say for it.
+    recent_mine = recent[start:stop]
+    is_recent = np.asarray(recent_mine[rows, cols]).ravel() > 0
+    keep = allowed[cols] & ~is_recent & (score > 0)
+    rows, cols, score, reason = rows[keep], cols[keep], score[keep], reason[keep]
+    interval = np.zeros(len(rows), np.int64)
+
+    due_c, due_p, due_interval = due
+    inside = (due_c >= start) & (due_c < stop)
+    if inside.any():
+        d_rows = due_c[inside] - start
+        d_cols = due_p[inside]
+        d_interval = due_interval[inside]
+        # Due products first; among them, the longest overdue... by interval.
+        d_score = DUE_SCORE + 1.0 / (1.0 + d_interval)
+        key_due = d_rows * n_products + d_cols
+        clash = np.isin(rows * n_products + cols, key_due)
+        rows, cols, score, reason, interval = (
+            np.concatenate([rows[~clash], d_rows]),
+            np.concatenate([cols[~clash], d_cols]),
+            np.concatenate([score[~clash], d_score]),
+            np.concatenate([reason[~clash], np.zeros(len(d_rows), np.int64)]),
+            np.concatenate([interval[~clash], d_interval]),
+        )
+
+    order = np.lexsort((cols, -score, rows))
+    rows, cols, score, reason, interval = (
+        rows[order],
+        cols[order],
+        score[order],
+        reason[order],
+        interval[order],
+    )
+    if len(rows):
+        starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+        rank = np.arange(len(rows)) - np.repeat(
+            starts, np.diff(np.r_[starts, len(rows)])
+        )
+    else:
+        rank = np.zeros(0, np.int64)
+    keep = rank < top_n
+    rows, cols, score, reason, interval, rank = (
+        rows[keep],
+        cols[keep],
+        score[keep],
+        reason[keep],
+        interval[keep],
+        rank[keep],
+    )
+    anchor = _anchors(rows, cols, reason, mine, similarity)
+    return rows + start, cols, score, reason, anchor, interval, rank
+
+
+def _anchors(rows, cols, reason, mine, similarity):
+    """For "bought_with": the bought product most similar to the candidate."""
+    anchor = np.full(len(rows), -1, np.int64)
+    pick = np.flatnonzero(reason == 1)
+    if not len(pick):
+        return anchor
+    indptr, indices = mine.indptr, mine.indices
+    counts = indptr[rows[pick] + 1] - indptr[rows[pick]]
+    pair = np.repeat(np.arange(len(pick)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    bought_item = indices[np.repeat(indptr[rows[pick]], counts) + offsets].astype(
+        np.int64
+    )
+    target = cols[pick][pair]
+    sim = np.asarray(similarity[bought_item, target]).ravel()
+    order = np.lexsort((bought_item, -sim, pair))
+    first = np.r_[True, np.diff(pair[order]) != 0]
+    winners = order[first]
+    has = sim[winners] > 0
+    anchor[pick[pair[winners][has]]] = bought_item[winners][has]
+    return anchor
+
+
+def segment_profiles(
+    lines: pd.DataFrame,
+    as_of: object,
+    segments: pd.Series,
+    *,
+    lookback_days: int = 365,
+    top_n: int = 5,
+    min_buyers: int = 2,
+    group_column: str = "product_id",
+) -> pd.DataFrame:
+    """Per segment, the ``top_n`` products (or any other grouping column of
+    ``lines``, e.g. a category) with the highest lift: the share of the
+    segment's buying customers who bought it, divided by the share of all
+    buying customers who did. Only groups bought by at least ``min_buyers``
+    customers of the segment count (a lift of one buyer is noise).
+
+    Columns: ``segment``, ``rank`` (1 = highest lift), ``key`` (the group
+    column's value), ``share`` (0..1), ``lift``. Empty when nothing was bought.
+    """
+    frame = lines
+    if group_column != "product_id":
+        frame = lines.drop(columns=["product_id"], errors="ignore").rename(
+            columns={group_column: "product_id"}
+        )
+    days = purchase_days(frame, as_of, lookback_days)
+    columns = ["segment", "rank", "key", "share", "lift"]
+    if days.empty:
+        return pd.DataFrame(columns=columns)
+    pairs = days[["partner_id", "product_id"]].drop_duplicates()
+    seg_of = pd.Series(segments).astype(object)
+    seg_of = seg_of[~seg_of.index.duplicated(keep="last")]
+    pairs["segment"] = seg_of.reindex(pairs["partner_id"]).to_numpy()
+    pairs = pairs.dropna(subset=["segment"])
+    buyers = days.drop_duplicates("partner_id")[["partner_id"]]
+    buyers["segment"] = seg_of.reindex(buyers["partner_id"]).to_numpy()
+    buyers = buyers.dropna(subset=["segment"])
+    if pairs.empty:
+        return pd.DataFrame(columns=columns)
+    total = len(buyers)
+    seg_size = buyers.groupby("segment").size()
+    overall = pairs.groupby("product_id")["partner_id"].nunique() / total
+    counts = pairs.groupby(["segment", "product_id"]).size().rename("buyers")
+    table = counts.reset_index()
+    table = table[table["buyers"] >= min_buyers]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    table["share"] = table["buyers"] / seg_size.reindex(table["segment"]).to_numpy()
+    table["lift"] = table["share"] / overall.reindex(table["product_id"]).to_numpy()
+    table = table.sort_values(
+        ["segment", "lift", "share", "product_id"],
+        ascending=[True, False, False, True],
+        kind="mergesort",
+    )
+    table["rank"] = table.groupby("segment").cumcount() + 1
+    table = table[table["rank"] <= top_n]
+    return (
+        table.rename(columns={"product_id": "key"})[columns]
+        .reset_index(drop=True)
+        .astype({"rank": np.int64})
+    )

@@ -1,0 +1,105 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import CustsegGridCommon
+
+
+@tagged("post_install", "-at_install")
+class TestRecommendations(CustsegGridCommon):
+    """Grid customers also buy a teapot with cups; customer R2 F3 (At Risk)
+    bought only the teapot, long ago: the run offers it the cups."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param(
+            "custseg.followups_on_baseline", "True"
+        )
+        products = cls.env["product.product"].create(
+            [
+                {"name": name, "type": "consu", "taxes_id": False}
+                for name in ("Teapot", "Tea Cups", "Old Kettle")
+            ]
+        )
+        cls.teapot, cls.cups, cls.kettle = products
+        cls.target = cls.grid_customers[2, 3]
+        buyers = [cls.grid_customers[r, f] for r in (3, 4, 5) for f in (1, 2, 3)]
+        specs = [
+            (partner, cls._days_ago(100), (cls.teapot, cls.cups)) for partner in buyers
+        ]
+        specs.append((cls.target, cls._days_ago(200), (cls.teapot, cls.kettle)))
+        moves = cls.env["account.move"].create(
+            [
+                {
+                    **cls._invoice_values(partner, day, 10.0),
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "quantity": 2,
+                                "price_unit": 5.0,
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                        for product in products_bought
+                    ],
+                }
+                for partner, day, products_bought in specs
+            ]
+        )
+        moves.action_post()
+        # Archived since: never offered.
+        cls.kettle.product_tmpl_id.active = False
+        partners = cls.env["res.partner"].concat(*cls.grid_customers.values())
+        partners.user_id = cls.salesman
+
+    def test_partner_best_list_and_followup_show_the_offer(self):
+        run = self._run()
+        self.assertIn("recommendations", run.timings)
+        as_salesman = self.target.with_user(self.salesman)
+        offers = as_salesman.recommendation_ids
+        self.assertTrue(offers)
+        self.assertLessEqual(len(offers), 5)
+        self.assertEqual(offers.mapped("rank"), list(range(1, len(offers) + 1)))
+        self.assertNotIn(self.kettle, offers.product_id)
+        cups = offers.filtered(lambda offer: offer.product_id == self.cups)
+        self.assertEqual(cups.reason, "bought_with")
+        self.assertEqual(cups.reason_product_id, self.teapot)
+        self.assertEqual(cups.reason_text, "often bought with Teapot")
+        every = self.env["custseg.recommendation"].search([])
+        self.assertFalse(every.filtered(lambda o: o.product_id == self.kettle))
+        self.assertLessEqual(max(every.mapped("rank")), 5, "at most five per customer")
+
+        # Best List as the salesperson: the first recommendation is a column.
+        action = self.env.ref("custseg_module.res_partner_action_best_list")
+        best = (
+            self.env["res.partner"]
+            .with_user(self.salesman)
+            .search_read([("id", "=", self.target.id)], ["next_best_product_id"])
+        )
+        self.assertTrue(action)
+        self.assertEqual(best[0]["next_best_product_id"][0], offers[0].product_id.id)
+        view = self.env.ref("custseg_module.res_partner_view_list_best")
+        self.assertIn("next_best_product_id", view.arch)
+
+        # The follow-up note says what to offer.
+        activity = self.env["mail.activity"].search(
+            [("custseg_partner_id", "=", self.target.id)]
+        )
+        self.assertEqual(len(activity), 1)
+        note = str(activity.with_user(self.salesman).note)
+        self.assertIn("Offer:", note)
+        self.assertIn("Tea Cups (often bought with Teapot)", note)
+
+    def test_next_run_replaces_the_recommendations(self):
+        def rows(offers):
+            return sorted((o.partner_id.id, o.rank, o.product_id.id) for o in offers)
+
+        self._run()
+        first = self.env["custseg.recommendation"].search([])
+        before = rows(first)
+        self._run()
+        again = self.env["custseg.recommendation"].search([])
+        self.assertFalse(first.exists(), "the run rewrites the table")
+        self.assertEqual(rows(again), before, "same data, same offers")

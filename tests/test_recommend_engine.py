@@ -1,0 +1,120 @@
+"""Next-best products (engine, no Odoo): method and bad input of issue #18."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg_module.engine.recommend import (
+    RESULT_COLUMNS,
+    recommend_products,
+    segment_profiles,
+)
+
+AS_OF = pd.Timestamp("2024-06-30")
+
+
+def _lines(rows):
+    return pd.DataFrame(rows, columns=["partner_id", "product_id", "date", "quantity"])
+
+
+def _basket_log():
+    """Customers 1-6 buy 10 with 11; customer 7 bought only 10, long ago;
+    customers 8-20 only buy 12, the most popular product."""
+    rows = []
+    for partner in range(1, 7):
+        rows += [(partner, 10, "2024-01-10", 1), (partner, 11, "2024-01-10", 2)]
+    rows += [(7, 10, "2024-02-01", 1)]
+    rows += [(partner, 12, "2024-02-01", 1) for partner in range(8, 21)]
+    return _lines(rows)
+
+
+def test_co_purchase_recommends_the_companion_with_its_reason():
+    result = recommend_products(_basket_log(), AS_OF)
+    assert tuple(result.columns) == RESULT_COLUMNS
+    seven = result[result.partner_id == 7]
+    companion = seven[seven.product_id == 11].iloc[0]
+    assert companion.reason == "bought_with"
+    assert companion.reason_product_id == 10
+    # 10, bought long ago, may come back as "bought before"; 12 as popular.
+    assert seven.set_index("product_id").loc[10, "reason"] == "bought_before"
+    assert seven["rank"].tolist() == list(range(1, len(seven) + 1))
+    assert (result.groupby("partner_id")["rank"].max() <= 5).all()
+
+
+def test_recently_bought_is_left_out_unless_due():
+    rows = [(1, 20, day, 1) for day in ("2024-03-01", "2024-04-01", "2024-05-01")]
+    rows += [(1, 21, "2024-06-25", 1), (2, 21, "2024-06-01", 1)]
+    rows += [(2, 20, "2024-06-01", 1)]
+    result = recommend_products(_lines(rows), AS_OF, recent_days=14)
+    mine = result[result.partner_id == 1]
+    assert 21 not in mine.product_id.tolist()  # bought 5 days ago
+    due = mine[mine.product_id == 20].iloc[0]
+    assert due.reason == "due" and due["rank"] == 1
+    assert due.interval_days in (30, 31)
+
+
+def test_segment_popularity_gives_the_segment_as_reason():
+    rows = [(p, 30, "2024-01-05", 1) for p in range(1, 6)]
+    rows += [(6, 31, "2024-01-05", 1)]
+    segments = pd.Series(dict.fromkeys(range(1, 7), "champions"))
+    result = recommend_products(_lines(rows), AS_OF, segments=segments)
+    six = result[result.partner_id == 6]
+    pick = six[six.product_id == 30].iloc[0]
+    assert pick.reason == "segment" and pick.reason_segment == "champions"
+
+
+def test_disallowed_products_are_never_recommended():
+    result = recommend_products(_basket_log(), AS_OF, allowed_products=[10, 12])
+    assert set(result.product_id) <= {10, 12}
+    assert 11 not in result.product_id.tolist()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],  # nothing at all
+        [(1, None, "2024-05-01", 3)],  # a line without a product
+        [(1, 5, "2024-05-01", 0), (2, 5, "2024-05-01", -2)],  # zero, negative
+        [(1, 5, "2024-05-01", -1)],  # refund of a product never bought
+        [(1, 5, "2024-05-01", 1)],  # one customer, one line, one product
+    ],
+)
+def test_bad_input_gives_no_recommendation_and_no_error(rows):
+    result = recommend_products(_lines(rows), AS_OF)
+    assert tuple(result.columns) == RESULT_COLUMNS
+    assert result.empty or set(result.product_id) <= {5}
+
+
+def test_single_product_database_and_archived_product():
+    rows = [(p, 5, "2024-03-01", 1) for p in range(1, 4)]
+    result = recommend_products(_lines(rows), AS_OF)
+    assert set(result.product_id) == {5} and len(result) == 3
+    assert recommend_products(_lines(rows), AS_OF, allowed_products=[]).empty
+
+
+def test_same_input_any_row_order_same_result():
+    lines = _basket_log()
+    shuffled = lines.sample(frac=1.0, random_state=3)
+    pd.testing.assert_frame_equal(
+        recommend_products(lines, AS_OF), recommend_products(shuffled, AS_OF)
+    )
+
+
+def test_missing_column_is_named():
+    with pytest.raises(ValueError, match="product_id"):
+        recommend_products(pd.DataFrame({"partner_id": [1]}), AS_OF)
+
+
+def test_segment_profile_lift_and_share():
+    rows = [(p, 40, "2024-02-01", 1) for p in (1, 2, 3)]
+    rows += [(p, 41, "2024-02-01", 1) for p in (1, 2, 3, 4, 5, 6)]
+    segments = pd.Series({1: "a", 2: "a", 3: "a", 4: "b", 5: "b", 6: "b"})
+    profile = segment_profiles(_lines(rows), AS_OF, segments)
+    top_a = profile[(profile.segment == "a") & (profile["rank"] == 1)].iloc[0]
+    assert top_a.key == 40
+    assert top_a.share == pytest.approx(1.0)
+    assert top_a.lift == pytest.approx(2.0)
+    assert not ((profile.segment == "b") & (profile.key == 40)).any()
+    assert np.isclose(
+        profile[(profile.segment == "b") & (profile.key == 41)].lift, 1.0
+    ).all()
