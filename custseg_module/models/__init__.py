@@ -1,3 +1,4 @@
+from . import custseg_run_progress
 from . import custseg_run
 from . import custseg_run_line
 from . import custseg_segment
@@ -9,3 +10,4 @@ from . import base_partner_merge
 from . import custseg_followup
 from . import mail_activity
 from . import account_move
+from . import res_groups

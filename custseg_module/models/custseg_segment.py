@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import grid_problems, rescale_grid
+from ..tools import compat
 from .res_partner import _ServerMarker
 
 PROSPECT_CODE = "prospect"
@@ -107,9 +108,7 @@ class CustsegSegment(models.Model):
         help="Which segment owns each cell of the recency × frequency score grid.",
     )
 
-    _sql_constraints = [
-        ("code_unique", "UNIQUE(code)", "The segment code must be unique."),
-    ]
+    _code_unique = compat.Constraint("UNIQUE(code)", "The segment code must be unique.")
 
     def _compute_kpis(self):
         """KPIs over commercial partners only, so contacts are not counted twice."""
