@@ -284,7 +284,7 @@ class CustsegRun(models.Model):
         try:
             with self.env.cr.savepoint():
                 if queued_run:
-                    run = queued_run.sudo()
+                    run = runner.browse(queued_run.id)
                     run.start_datetime = started
                 else:
                     run = runner.create({"as_of": as_of, "start_datetime": started})
@@ -346,6 +346,7 @@ class CustsegRun(models.Model):
             run = runs.create(
                 {"as_of": fields.Date.context_today(self), "state": "queued"}
             )
+        # sudo: managers may queue a run, not edit scheduled actions.
         self.env.ref(QUEUE_CRON_XMLID).sudo()._trigger()
         return run.with_env(self.env)
 
@@ -355,9 +356,13 @@ class CustsegRun(models.Model):
         and committed first, so the form shows it; its write-back then runs in
         one transaction, as every run. Never raises."""
         cron = self.env.ref(QUEUE_CRON_XMLID)
-        for run in self.sudo().search([("state", "=", "queued")], order="id"):
+        # sudo: the scheduler, not a user, runs the queue.
+        queued = self.sudo().search([("state", "=", "queued")], order="id")
+        for run in queued:
             run.write({"state": "running", "start_datetime": fields.Datetime.now()})
             self.env.cr.commit()
+            # sudo: the manager who queued it was allowed to start it; the run
+            # keeps them as its user and their company.
             runner = run.with_user(run.user_id).with_company(run.company_id).sudo()
             try:
                 runner.with_context(custseg_run_progress=True)._run_segmentation(

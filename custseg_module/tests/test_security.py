@@ -28,6 +28,8 @@ ACCESS_MATRIX = {
     "custseg.run": ("r", "rcd"),
     "custseg.run.line": ("r", "rcd"),
     "custseg.partner.history": ("r", "rd"),
+    # Written by a background run only, through SQL.
+    "custseg.run.progress": ("r", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 
