@@ -151,8 +151,7 @@ INSERT INTO account_move (
     amount_untaxed, amount_tax, amount_total, amount_residual,
     amount_untaxed_signed, amount_untaxed_in_currency_signed, amount_tax_signed,
     amount_total_signed, amount_total_in_currency_signed, amount_residual_signed,
-    checked, posted_before, is_move_sent, is_storno, always_tax_exigible,
-    made_sequence_gap, is_manually_modified,
+    {flag_columns},
     create_uid, write_uid, create_date, write_date)
 SELECT %(base_move)s + n,
        CASE WHEN state = 'draft' THEN '/'
@@ -181,11 +180,37 @@ SELECT %(base_move)s + n,
        sign * tax, sign * (untaxed + tax), sign * (untaxed + tax),
        CASE WHEN state = 'posted' AND n %% 10 < 7 THEN 0
             ELSE sign * (untaxed + tax) END,
-       state = 'posted', state <> 'draft', state = 'posted', false, false,
-       false, false,
+       {flag_values},
        1, 1, day::timestamp, day::timestamp
   FROM priced
 """
+
+# Stored boolean columns of account_move and their values, inserted when the
+# installed Odoo has them (19.0 dropped is_storno's column).
+MOVE_FLAGS = {
+    "checked": "state = 'posted'",
+    "posted_before": "state <> 'draft'",
+    "is_move_sent": "state = 'posted'",
+    "is_storno": "false",
+    "always_tax_exigible": "false",
+    "made_sequence_gap": "false",
+    "is_manually_modified": "false",
+}
+
+
+def moves_sql(cr):
+    """MOVES_SQL with the flag columns this database's account_move has."""
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'account_move' AND column_name = ANY(%s)",
+        (list(MOVE_FLAGS),),
+    )
+    present = {row[0] for row in cr.fetchall()}
+    flags = [name for name in MOVE_FLAGS if name in present]
+    return sql.SQL(MOVES_SQL).format(
+        flag_columns=sql.SQL(", ").join(map(sql.Identifier, flags)),
+        flag_values=sql.SQL(", ").join(sql.SQL(MOVE_FLAGS[name]) for name in flags),
+    )
 
 
 PRODUCTS = 5_000
@@ -321,7 +346,7 @@ def populate(cr, customers, moves, as_of=AS_OF, seed=SEED):
     base_move = _one(cr, "SELECT COALESCE(MAX(id), 0) FROM account_move")
     eur = foreign[1] if foreign else main[1]
     cr.execute(
-        MOVES_SQL,
+        moves_sql(cr),
         {
             "base_move": base_move,
             "base_partner": base_partner,

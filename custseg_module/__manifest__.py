@@ -4,7 +4,7 @@
     "name": "Customer Segmentation",
     "summary": "RFM segments, Pareto value tiers, lifecycle stages, purchase "
     "likelihood and CLV on customers, with automated follow-ups",
-    "version": "18.0.1.3.0",
+    "version": "1.3.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "custseg contributors",

@@ -2,7 +2,7 @@
 # The demo command (make demo): (re)create database custseg_demo with Odoo's demo
 # data and the module's demo customers and invoices, run the segmentation (a
 # baseline a month ago, then today), then serve Odoo on http://localhost:8069
-# (admin / admin).
+# (admin / admin). ODOO=19 (make demo ODOO=19) serves it on Odoo 19.0 instead of 18.0.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -10,7 +10,8 @@ cd "$REPO_ROOT"
 DB=${CUSTSEG_DEMO_DB:-custseg_demo}
 PORT=${CUSTSEG_DEMO_PORT:-8069}
 
-check_odoo
+select_odoo "${ODOO:-18}"
+echo "== Odoo $ODOO_VERSION from $ODOO_SRC"
 check_postgres
 missing=$(missing_python_modules pandas sklearn scipy)
 if [ -n "$missing" ]; then
@@ -20,7 +21,7 @@ fi
 
 echo "== (Re)creating database $DB with demo data (a few minutes)"
 drop_database "$DB"
-odoo_bin -d "$DB" -i custseg_module --stop-after-init --log-level=warn \
+odoo_bin -d "$DB" -i custseg_module "${DEMO_FLAG[@]}" --stop-after-init --log-level=warn \
     --max-cron-threads=0 --http-port="$PORT"
 
 echo "== Running the segmentation: a baseline a month ago, then today"

@@ -1,26 +1,55 @@
 # Shared checks for the demo and test commands. Sourced, not executed.
-# They never download or build Odoo: Odoo 18.0 is a prerequisite found at $ODOO_SRC.
+# They never download or build Odoo: Odoo 18.0 is a prerequisite found at $ODOO_SRC
+# (run with $PYTHON), Odoo 19.0 at $ODOO19_SRC (run with $ODOO19_PYTHON).
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ODOO_SRC=${ODOO_SRC:-/opt/odoo}
 PYTHON=${PYTHON:-python3}
+ODOO19_SRC=${ODOO19_SRC:-/opt/odoo19}
+ODOO19_PYTHON=${ODOO19_PYTHON:-/opt/odoo19-venv/bin/python}
 
 die() {
     printf '\nERROR: %s\n' "$*" >&2
     exit 2
 }
 
+# select_odoo 18|19: point ODOO_SRC, PYTHON and ADDONS_PATH at that version's
+# tree (ODOO_SRC/PYTHON for 18.0, ODOO19_SRC/ODOO19_PYTHON for 19.0) and check it.
+select_odoo() {
+    case "${1:-18}" in
+        18 | 18.0) ODOO_VERSION=18.0 ;;
+        19 | 19.0)
+            ODOO_VERSION=19.0
+            ODOO_SRC=$ODOO19_SRC
+            PYTHON=$ODOO19_PYTHON
+            ;;
+        *) die "Unknown Odoo version '$1': use 18 or 19." ;;
+    esac
+    check_odoo
+}
+
 check_odoo() {
+    local version_var=ODOO_SRC python_var=PYTHON
+    if [ "${ODOO_VERSION:-18.0}" = 19.0 ]; then
+        version_var=ODOO19_SRC
+        python_var=ODOO19_PYTHON
+    fi
     [ -f "$ODOO_SRC/odoo-bin" ] && [ -d "$ODOO_SRC/addons" ] ||
-        die "ODOO_SRC=$ODOO_SRC holds no Odoo source tree (no odoo-bin or addons/). Put an Odoo 18.0 Community tree there or set ODOO_SRC."
+        die "$version_var=$ODOO_SRC holds no Odoo source tree (no odoo-bin or addons/). Put an Odoo ${ODOO_VERSION:-18.0} Community tree there or set $version_var (README, Prerequisites)."
+    command -v "$PYTHON" >/dev/null ||
+        die "$python_var=$PYTHON: no such Python for Odoo ${ODOO_VERSION:-18.0} (README, Prerequisites)."
     local version
     version=$("$PYTHON" "$ODOO_SRC/odoo-bin" --version 2>&1) ||
-        die "ODOO_SRC=$ODOO_SRC: '$PYTHON odoo-bin --version' failed (are Odoo's requirements installed?): $version"
+        die "$version_var=$ODOO_SRC: '$PYTHON odoo-bin --version' failed (are Odoo's requirements installed in $python_var?): $version"
     case "$version" in
-        *"Odoo Server 18.0"*) ;;
-        *) die "ODOO_SRC=$ODOO_SRC is not Odoo 18.0 (it says: $version)." ;;
+        *"Odoo Server ${ODOO_VERSION:-18.0}"*) ;;
+        *) die "$version_var=$ODOO_SRC is not Odoo ${ODOO_VERSION:-18.0} (it says: $version)." ;;
     esac
     ADDONS_PATH="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$REPO_ROOT"
+    # 19.0 installs demo data only when asked; 18.0 does by default.
+    DEMO_FLAG=()
+    [ "${ODOO_VERSION:-18.0}" = 19.0 ] && DEMO_FLAG=(--with-demo)
+    return 0
 }
 
 check_postgres() {
@@ -73,4 +102,18 @@ odoo_bin() {
         shift
     fi
     "$PYTHON" "$ODOO_SRC/odoo-bin" "${command[@]}" --addons-path="$ADDONS_PATH" --db_host= "$@"
+}
+
+# module_state DB: the state of custseg_module in ir_module_module ("" if absent).
+module_state() {
+    "$PYTHON" - "$1" <<'PY'
+import sys
+
+import psycopg2
+
+with psycopg2.connect(dbname=sys.argv[1]) as conn, conn.cursor() as cur:
+    cur.execute("SELECT state FROM ir_module_module WHERE name = 'custseg_module'")
+    row = cur.fetchone()
+print(row[0] if row else "")
+PY
 }

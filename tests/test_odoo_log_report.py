@@ -48,3 +48,30 @@ def test_failed_tests_and_zero_tests_are_failures():
     assert judge(CHROME)["problems"] == [
         "no Odoo test ran (no test summary line in the log)"
     ]
+
+
+def test_deprecation_warning_from_the_module_is_a_failure():
+    warning = (
+        f"{PREFIX} WARNING db py.warnings: /repo/custseg_module/models/custseg_run.py"
+        ":344: DeprecationWarning: Since 19.0, use _commit_progress"
+    )
+    report = judge(CHROME, warning, SUMMARY)
+    assert report["module_warnings"] == [warning]
+    assert any("deprecation" in problem for problem in report["problems"])
+
+
+def test_deprecation_warning_from_another_module_passes():
+    warning = (
+        f"{PREFIX} WARNING db py.warnings: /opt/odoo19/addons/mail/models/x.py"
+        ":12: DeprecationWarning: something else"
+    )
+    assert judge(CHROME, warning, SUMMARY)["problems"] == []
+
+
+def test_module_skipped_as_not_installable_is_a_failure():
+    warning = (
+        f"{PREFIX} WARNING db odoo.modules.module: The module custseg_module has "
+        "an incompatible version, setting installable=False"
+    )
+    report = judge(CHROME, warning, SUMMARY)
+    assert report["problems"]

@@ -1,3 +1,4 @@
+from . import custseg_run_progress
 from . import custseg_run
 from . import custseg_run_profit
 from . import custseg_run_whale_point
@@ -21,3 +22,4 @@ from . import custseg_grid_editor
 from . import custseg_grid_editor_line
 from . import custseg_recommendation
 from . import custseg_segment_profile
+from . import res_groups

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from ..tools import compat
+
 
 class CustsegPartnerProfit(models.Model):
     """Each segmented customer's profit over the lookback window, rewritten by
@@ -31,10 +33,7 @@ class CustsegPartnerProfit(models.Model):
     invoice_count = fields.Integer(string="Invoices", readonly=True)
     refund_count = fields.Integer(string="Refunds", readonly=True)
 
-    _sql_constraints = [
-        (
-            "partner_unique",
-            "UNIQUE(partner_id)",
-            "A customer has one profit row, rewritten by each run.",
-        )
-    ]
+    _partner_unique = compat.Constraint(
+        "UNIQUE(partner_id)",
+        "A customer has one profit row, rewritten by each run.",
+    )

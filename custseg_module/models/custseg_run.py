@@ -23,12 +23,14 @@ from odoo.tools import SQL
 
 from ..engine import segment_customers
 from .account_move import posted_customer_moves
+from .custseg_run_progress import PHASES
 
 _logger = logging.getLogger(__name__)
 
 # pg advisory lock key ("custsg" in ASCII): one run at a time per database.
 RUN_LOCK_KEY = 0x637573747367
 CRON_SERIALIZATION_RETRIES = 3
+QUEUE_CRON_XMLID = "custseg_module.ir_cron_run_queued"
 # work_mem of the write-back's joins.
 WRITE_BACK_WORK_MEM = "256MB"
 
@@ -165,7 +167,12 @@ class CustsegRun(models.Model):
     name = fields.Char(compute="_compute_name")
     as_of = fields.Date(string="As Of", required=True, readonly=True)
     state = fields.Selection(
-        [("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        [
+            ("queued", "Queued"),
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+        ],
         required=True,
         default="running",
         readonly=True,
@@ -250,6 +257,18 @@ class CustsegRun(models.Model):
     likelihood_method = fields.Char(readonly=True)
     line_ids = fields.One2many("custseg.run.line", "run_id", readonly=True)
     error = fields.Text(readonly=True)
+    progress_ids = fields.One2many(
+        "custseg.run.progress", "run_id", string="Phases Reported", readonly=True
+    )
+    progress = fields.Float(
+        compute="_compute_progress",
+        help="Share of the run's phases done, while it runs in the background.",
+    )
+    progress_phase = fields.Selection(
+        PHASES,
+        string="Last Phase Done",
+        compute="_compute_progress",
+    )
 
     @api.depends("as_of", "state")
     def _compute_name(self):
@@ -257,6 +276,18 @@ class CustsegRun(models.Model):
             run.name = self.env._(
                 "Run %(id)s of %(as_of)s", id=run.id or "", as_of=run.as_of or ""
             )
+
+    @api.depends("state", "progress_ids")
+    def _compute_progress(self):
+        for run in self:
+            last = run.progress_ids[:1]
+            run.progress_phase = last.phase
+            if run.state == "done":
+                run.progress = 100.0
+            elif last.phase_count:
+                run.progress = 100.0 * last.done_count / last.phase_count
+            else:
+                run.progress = 0.0
 
     # ------------------------------------------------------------------ entry points
     @api.model
@@ -267,6 +298,12 @@ class CustsegRun(models.Model):
         holds the lock, and re-raises any failure after recording the run failed.
         """
         self.check_access("create")
+        return self._run_segmentation(as_of)
+
+    @api.model
+    def _run_segmentation(self, as_of=None, queued_run=None):
+        """The run itself, on a new run record, or on ``queued_run`` when a cron
+        worker runs a queued run (see _cron_run_queued)."""
         as_of = fields.Date.to_date(as_of) or fields.Date.context_today(self)
         if not self._try_lock():
             raise UserError(
@@ -282,10 +319,16 @@ class CustsegRun(models.Model):
         progress = {"partner_count": 0, "transaction_count": 0}
         try:
             with self.env.cr.savepoint():
-                run = runner.create({"as_of": as_of, "start_datetime": started})
+                if queued_run:
+                    run = runner.browse(queued_run.id)
+                    run.start_datetime = started
+                else:
+                    run = runner.create({"as_of": as_of, "start_datetime": started})
                 run._execute(progress, clock)
         except Exception as error:
-            failed = runner._record_failure(as_of, started, clock, progress, error)
+            failed = runner._record_failure(
+                as_of, started, clock, progress, error, queued_run
+            )
             # The cron and Odoo's request handler retry a serialization failure:
             # no error yet, they report it if it persists.
             retried = isinstance(error, pg_errors.SerializationFailure)
@@ -325,8 +368,55 @@ class CustsegRun(models.Model):
         )
 
     def action_recompute_now(self):
-        run = self.run_segmentation()
-        return run._action_open_form()
+        """Queue a run of today for a cron worker and show it: the button
+        returns at once, the run form shows Queued, Running, then Done."""
+        return self._queue_run()._action_open_form()
+
+    @api.model
+    def _queue_run(self):
+        self.check_access("create")
+        # sudo: the access check above is the gate (runs are not writable).
+        runs = self.sudo()
+        run = runs.search([("state", "in", ("queued", "running"))], limit=1)
+        if not run:
+            run = runs.create(
+                {"as_of": fields.Date.context_today(self), "state": "queued"}
+            )
+        # sudo: managers may queue a run, not edit scheduled actions.
+        self.env.ref(QUEUE_CRON_XMLID).sudo()._trigger()
+        return run.with_env(self.env)
+
+    @api.model
+    def _cron_run_queued(self):
+        """Cron worker: run the queued runs, oldest first. Each is marked Running
+        and committed first, so the form shows it; its write-back then runs in
+        one transaction, as every run. Never raises."""
+        cron = self.env.ref(QUEUE_CRON_XMLID)
+        # sudo: the scheduler, not a user, runs the queue.
+        queued = self.sudo().search([("state", "=", "queued")], order="id")
+        for run in queued:
+            run.write({"state": "running", "start_datetime": fields.Datetime.now()})
+            self.env.cr.commit()
+            # sudo: the manager who queued it was allowed to start it; the run
+            # keeps them as its user and their company.
+            runner = run.with_user(run.user_id).with_company(run.company_id).sudo()
+            try:
+                runner.with_context(custseg_run_progress=True)._run_segmentation(
+                    run.as_of, queued_run=run
+                )
+            except UserError as error:
+                self.env.cr.rollback()
+                if not self._try_lock():
+                    # Another run holds the lock: this one waits its turn.
+                    run.state = "queued"
+                    cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
+                    self.env.cr.commit()
+                    return
+                _logger.error("Queued segmentation run %s failed: %s", run.id, error)
+            except Exception:
+                _logger.exception("Queued segmentation run %s failed", run.id)
+                self.env.cr.rollback()
+            self.env.cr.commit()
 
     def _action_open_form(self):
         return {
@@ -344,9 +434,9 @@ class CustsegRun(models.Model):
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def _record_failure(self, as_of, started, clock, progress, error):
+    def _record_failure(self, as_of, started, clock, progress, error, run=None):
         """Record a failed run in its own transaction, which the caller's
-        rollback cannot erase."""
+        rollback cannot erase: a new run record, or ``run``, a queued run."""
         message = "".join(traceback.format_exception_only(error)).strip()
         values = {
             "as_of": as_of,
@@ -360,7 +450,12 @@ class CustsegRun(models.Model):
             **progress,
         }
         with self.env.registry.cursor() as cr:
-            failed = self.with_env(self.env(cr=cr)).create(values)
+            runs = self.with_env(self.env(cr=cr))
+            if run:
+                failed = runs.browse(run.id)
+                failed.write(values)
+            else:
+                failed = runs.create(values)
             failed_id = failed.id
         return self.browse(failed_id)
 
@@ -371,14 +466,17 @@ class CustsegRun(models.Model):
         self.ensure_one()
         config = self._segmentation_config()
         timings = {}
-        phases = 7
-        cron = self.env["ir.cron"]
+        phases = 8
+        # Only a queued run's record is committed, so visible to another
+        # transaction; the others finish before anyone could look.
+        report = self.env.context.get("custseg_run_progress")
 
         def timed(name, done, method, *args):
             start = time.monotonic()
             result = method(*args)
             timings[name] = round(time.monotonic() - start, 3)
-            cron._notify_progress(done=done, remaining=phases - done)
+            if report:
+                self.env["custseg.run.progress"]._report(self, name, done, phases)
             return result
 
         # A customer's first segment is no transition: nothing to log or follow
@@ -392,19 +490,19 @@ class CustsegRun(models.Model):
         progress["partner_count"] = len(result)
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
-        profit = timed("profit", 2, self._phase_profit, result, config)
-        changed = timed("write_back", 3, self._phase_write_back, result)
+        profit = timed("profit", 3, self._phase_profit, result, config)
+        changed = timed("write_back", 4, self._phase_write_back, result)
         self._write_profit(profit)
-        history = timed("history", 4, self._phase_history)
-        timed("segment_pnl", 5, self._phase_segment_pnl)
+        history = timed("history", 5, self._phase_history)
+        timed("segment_pnl", 6, self._phase_segment_pnl)
         timed(
             "recommendations",
-            6,
+            7,
             self._phase_recommendations,
             result,
             config.lookback_days,
         )
-        followups = timed("activities", 7, self._phase_activities)
+        followups = timed("activities", 8, self._phase_activities)
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
         self.write(

@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import rescale_grid
+from ..tools import compat
 from .res_partner import _ServerMarker
 
 PROSPECT_CODE = "prospect"
@@ -173,9 +174,7 @@ class CustsegSegment(models.Model):
         help="Which segment owns each cell of the recency × frequency score grid.",
     )
 
-    _sql_constraints = [
-        ("code_unique", "UNIQUE(code)", "The segment code must be unique."),
-    ]
+    _code_unique = compat.Constraint("UNIQUE(code)", "The segment code must be unique.")
 
     @api.depends_context("company")
     def _compute_currency_id(self):

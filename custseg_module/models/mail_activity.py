@@ -10,6 +10,8 @@ no customer ever has two open follow-ups from this module, and a launched plan
 is one follow-up of several steps.
 """
 
+from datetime import timedelta
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
@@ -178,6 +180,14 @@ class MailActivity(models.Model):
                     {"custseg_segment_id": segment_id, "custseg_outcome": outcome}
                 )
         return messages, next_activities
+
+    def action_custseg_snooze(self):
+        """Snooze 7 days, from the deadline or today if it is overdue (18.0's
+        action_snooze, which 19.0 removed)."""
+        today = fields.Date.context_today(self)
+        for activity in self.filtered("active"):
+            deadline = max(activity.date_deadline, today)
+            activity.date_deadline = deadline + timedelta(days=7)
 
     def _custseg_check_owned_fields(self, vals_list):
         if self.env.su:

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools import compat
 from .custseg_run import WRITTEN_FIELDS
 
 VALUE_TIERS = [
@@ -254,6 +254,14 @@ class ResPartner(models.Model):
     def _search_rfm_recency_days(self, operator, value):
         """Recency compares the other way round as the last purchase date;
         customers without purchases have a recency of 0."""
+        # 19.0 rewrites "=" and "!=" to "in" and "not in" before calling this.
+        if operator in ("in", "not in") and isinstance(value, (list, tuple, set)):
+            single = "=" if operator == "in" else "!="
+            domains = [self._search_rfm_recency_days(single, days) for days in value]
+            if not domains:
+                return compat.FALSE_DOMAIN if operator == "in" else compat.TRUE_DOMAIN
+            joiner = "|" if operator == "in" else "&"
+            return [joiner] * (len(domains) - 1) + [leaf for d in domains for leaf in d]
         try:
             if operator not in RECENCY_OPERATORS or isinstance(value, bool):
                 raise ValueError(operator)
@@ -270,7 +278,7 @@ class ResPartner(models.Model):
         zero_matches = RECENCY_OPERATORS[operator][1](0, days)
         as_of = self._custseg_recency_date()
         if not as_of:
-            return expression.TRUE_DOMAIN if zero_matches else expression.FALSE_DOMAIN
+            return compat.TRUE_DOMAIN if zero_matches else compat.FALSE_DOMAIN
         with_purchase = [
             "&",
             ("last_purchase_date", "!=", False),

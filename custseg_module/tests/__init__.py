@@ -12,3 +12,4 @@ from . import test_demo
 from . import test_segment_grid
 from . import test_profit
 from . import test_recommendations
+from . import test_odoo_versions

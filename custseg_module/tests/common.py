@@ -1,10 +1,39 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from odoo import Command
+from odoo.modules.registry import Registry
+from odoo.service import model as service_model
 from odoo.tests import TransactionCase, new_test_user
 
 AS_OF = date(2026, 6, 30)
+
+
+# Test helpers 19.0 renamed or removed (docs/odoo-versions.md).
+def enter_registry_test_mode(test_class):
+    """New cursors wrap the test class's cursor until the class is done."""
+    if hasattr(test_class, "registry_enter_test_mode_cls"):  # 19.0
+        test_class.registry_enter_test_mode_cls()
+    else:
+        test_class.registry.enter_test_mode(test_class.cr)
+        test_class.addClassCleanup(test_class.registry.leave_test_mode)
+
+
+def execute_kw(db, uid, model, method, args, kw=None):
+    """What the XML-RPC endpoint ``execute_kw`` runs (19.0 removed the function)."""
+    if hasattr(service_model, "execute_kw"):  # 18.0
+        return service_model.execute_kw(db, uid, model, method, args, kw)
+    with Registry(db).cursor() as cr:
+        return service_model.execute_cr(cr, uid, model, method, args, kw or {})
+
+
+def run_cron_callback(cron):
+    """Run ``cron`` as the scheduler does (``ir.cron._callback``). 19.0's callback
+    commits at the end, which a test's cursor forbids: there, that commit only
+    flushes, and the test's transaction stays the one to roll back."""
+    with patch.object(cron.env.cr, "commit", cron.env.flush_all):
+        cron._callback(cron.cron_name, cron.ir_actions_server_id.id)
 
 
 class CustsegFixtures:
@@ -172,8 +201,7 @@ class CustsegCommon(CustsegFixtures, TransactionCase):
         # Failed runs are recorded through a separate cursor; in test mode that
         # cursor shares this test's transaction, so the test can see the record
         # and nothing is committed. (HttpCase enters test mode by itself.)
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
+        enter_registry_test_mode(cls)
         cls._setup_custseg_fixtures()
 
     def _run(self, as_of=AS_OF, user=None):

@@ -329,7 +329,9 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         done_on = later + timedelta(days=1)
         with freeze_time(done_on):
             first.with_context(custseg_outcome="reached").action_done()
-        self.assertFalse(first.exists())
+        # Done: deleted by 18.0 (this type keeps no done activities), archived
+        # by 19.0, which always keeps them. Either way it is no longer open.
+        self.assertFalse(first.exists().filtered("active"))
         self.assertEqual(partner.segment_followup_done_date, done_on)
 
         # Done, but fewer than N days ago: nothing yet.

@@ -24,7 +24,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..engine import grid_problems
 from ..models import custseg_run
-from .common import AS_OF, CustsegCommon, CustsegGridCommon
+from .common import AS_OF, CustsegCommon, CustsegGridCommon, run_cron_callback
 
 RUN_LOGGER = "odoo.addons.custseg_module.models.custseg_run"
 SERIALIZATION_MESSAGE = "could not serialize access due to concurrent update"
@@ -282,7 +282,7 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
         """A second, real database connection: another worker."""
         return db_connect(self.env.cr.dbname).cursor()
 
-    def test_button_is_refused_while_the_cron_runs(self):
+    def test_run_is_refused_while_the_cron_runs(self):
         cron_cr = self._other_transaction()
         try:
             # The cron's transaction takes the run lock exactly as a run does.
@@ -293,17 +293,49 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
                 r"A segmentation run is already in progress\. Wait for it to "
                 r"finish, then look at Customer Segmentation › Runs\.",
             ):
-                self.env["custseg.run"].with_user(self.manager).action_recompute_now()
+                self.env["custseg.run"].with_user(self.manager).run_segmentation()
             # Refused before it started: neither a run nor a failed run.
             self.assertFalse(self._new_runs())
         finally:
             cron_cr.close()
         # The cron's transaction ended: the lock is free again.
-        run_action = (
-            self.env["custseg.run"].with_user(self.manager).action_recompute_now()
-        )
+        run = self.env["custseg.run"].with_user(self.manager).run_segmentation()
+        self.assertEqual(run.state, "done")
+
+    def test_queued_run_waits_while_the_cron_runs(self):
+        """Recompute now while the daily cron runs: the run is queued, the
+        worker leaves it queued and looks again a minute later, then runs it."""
+        action = self.env["custseg.run"].with_user(self.manager).action_recompute_now()
+        run = self.env["custseg.run"].browse(action["res_id"])
+        self.assertEqual(run.state, "queued")
+        queue_cron = self.env.ref("custseg_module.ir_cron_run_queued")
+        cron_cr = self._other_transaction()
+        try:
+            cron_env = api.Environment(cron_cr, SUPERUSER_ID, {})
+            self.assertTrue(cron_env["custseg.run"]._try_lock())
+            triggers = self.env["ir.cron.trigger"].search_count(
+                [("cron_id", "=", queue_cron.id)]
+            )
+            with (
+                patch.object(self.env.cr, "commit", self.env.flush_all),
+                patch.object(self.env.cr, "rollback", side_effect=self.env.cr.clear),
+            ):
+                self.env["custseg.run"]._cron_run_queued()
+            self.assertEqual(run.state, "queued")
+            self.assertEqual(
+                self.env["ir.cron.trigger"].search_count(
+                    [("cron_id", "=", queue_cron.id)]
+                ),
+                triggers + 1,
+            )
+        finally:
+            cron_cr.close()
+        with patch.object(self.env.cr, "commit", self.env.flush_all):
+            self.env["custseg.run"]._cron_run_queued()
+        self.assertEqual(run.state, "done")
         self.assertEqual(
-            self.env["custseg.run"].browse(run_action["res_id"]).state, "done"
+            self.grid_customers[5, 5].customer_segment_id.code,
+            self._expected_segment(5, 5),
         )
 
     def test_cron_skips_while_the_button_runs(self):
@@ -457,9 +489,10 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
         self.assertEqual(gave_up[0].levelname, "ERROR")
         self.assertFalse(self.grid_customers[5, 5].customer_segment_id)
 
-    def test_button_reraises_a_serialization_failure(self):
-        """The button lets the error through, so that Odoo's request handler
-        rolls back and retries; the attempt is recorded as a failed run."""
+    def test_request_reraises_a_serialization_failure(self):
+        """A run started by a request (XML-RPC) lets the error through, so that
+        Odoo's request handler rolls back and retries; the attempt is recorded
+        as a failed run."""
         flaky, _attempts = self._flaky_history(None)
         before = self._partner_state()
         # assertRaisesRegex, not Odoo's assertRaises: that one rolls back a
@@ -472,12 +505,12 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
                 pg_errors.SerializationFailure, SERIALIZATION_MESSAGE
             ),
         ):
-            self.env["custseg.run"].with_user(self.manager).action_recompute_now()
+            self.env["custseg.run"].with_user(self.manager).run_segmentation()
         self.assertEqual(self._partner_state(), before)
         self.assertIn(SERIALIZATION_MESSAGE, self._last_failed_run().error)
 
-    def test_request_retry_completes_the_button(self):
-        """Through Odoo's own retry loop of RPC/HTTP requests, the button's
+    def test_request_retry_completes_the_run(self):
+        """Through Odoo's own retry loop of RPC/HTTP requests, the run's
         second attempt completes."""
         flaky, attempts = self._flaky_history(1)
         self.env.flush_all()
@@ -488,11 +521,11 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
             self.registry.cursor() as cr,
         ):
             env = api.Environment(cr, self.manager.id, {})
-            action = retrying(env["custseg.run"].action_recompute_now, env)
+            run_id = retrying(env["custseg.run"].run_segmentation, env).id
         self.assertEqual(len(attempts), 2)
         self.assertEqual(sleep.call_count, 1)
         self.env.invalidate_all()
-        run = self.env["custseg.run"].browse(action["res_id"])
+        run = self.env["custseg.run"].browse(run_id)
         self.assertEqual(run.state, "done")
         self.assertEqual(
             self.grid_customers[5, 5].customer_segment_id.code,
@@ -529,7 +562,7 @@ class TestCronFailure(ReliabilityMixin, CustsegGridCommon):
         ):
             # What the scheduler calls; it would roll back and count a failure
             # (and in the end deactivate the job) if this raised.
-            self.cron._callback(self.cron.cron_name, self.cron.ir_actions_server_id.id)
+            run_cron_callback(self.cron)
         self._assert_logged_failure(logs, "disk full during write-back")
         failed = self._last_failed_run()
         self.assertEqual(failed.user_id, self.env.ref("base.user_root"))
@@ -537,7 +570,7 @@ class TestCronFailure(ReliabilityMixin, CustsegGridCommon):
         self.assertTrue(self.cron.active)
         self.assertFalse(self.grid_customers[5, 5].customer_segment_id)
         # The next scheduled run works.
-        self.cron._callback(self.cron.cron_name, self.cron.ir_actions_server_id.id)
+        run_cron_callback(self.cron)
         self.assertEqual(self.env["custseg.run"].search([], limit=1).state, "done")
 
     def test_run_manually_with_a_user_error(self):

@@ -13,10 +13,10 @@ from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.service.model import execute_kw, get_public_method
+from odoo.service.model import get_public_method
 from odoo.tests import BaseCase, new_test_user, tagged
 
-from .common import AS_OF, CustsegGridCommon
+from .common import AS_OF, CustsegGridCommon, execute_kw
 
 MODULE_DIR = Path(__file__).resolve().parents[1]
 
@@ -45,6 +45,8 @@ ACCESS_MATRIX = {
     # Next-best products and segment profiles: written by the runs only.
     "custseg.recommendation": ("r", "r"),
     "custseg.segment.profile": ("r", "r"),
+    # Written by a background run only, through SQL.
+    "custseg.run.progress": ("r", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 

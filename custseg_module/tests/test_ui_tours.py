@@ -2,6 +2,7 @@
 """Browser tours (real Chromium), each followed by checks of the database."""
 
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
@@ -216,4 +217,90 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
 
         self.start_tour(
             "/odoo", "custseg_segment_profile_tour", login=self.manager.login
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBackgroundRunTour(CustsegFixtures, HttpCase):
+    """Recompute now in a browser: queued at once, then run by the cron worker."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_custseg_fixtures()
+        cls._setup_grid_customers(user_id=cls.salesman.id)
+        cls.env["custseg.run"].run_segmentation(as_of=AS_OF)
+        cls.env.invalidate_all()
+
+    def test_recompute_now_runs_in_the_background(self):
+        Runs = self.env["custseg.run"]
+        queue_cron = self.env.ref("custseg_module.ir_cron_run_queued")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", queue_cron.id)])
+        last_before = Runs.search([], limit=1)
+
+        self.start_tour(
+            "/odoo/action-custseg_module.custseg_run_action",
+            "custseg_run_queue_tour",
+            login=self.manager.login,
+        )
+
+        self.env.invalidate_all()
+        run = Runs.search([], limit=1)
+        self.assertNotEqual(run, last_before)
+        self.assertEqual(run.state, "queued")
+        self.assertEqual(run.user_id, self.manager)
+        self.assertFalse(run.partner_count)
+        # The button asked a cron worker to start now.
+        new_triggers = (
+            self.env["ir.cron.trigger"].search([("cron_id", "=", queue_cron.id)])
+            - triggers
+        )
+        self.assertEqual(len(new_triggers), 1)
+
+        # What a worker has recorded after two of the five phases.
+        run.state = "running"
+        Progress = self.env["custseg.run.progress"]
+        Progress._report(run, "aggregate", 1, 5)
+        Progress._report(run, "engine", 2, 5)
+        self.env.invalidate_all()
+        self.assertEqual(run.progress, 40.0)
+        self.assertEqual(run.progress_phase, "engine")
+        self.start_tour(
+            f"/odoo/action-custseg_module.custseg_run_action/{run.id}",
+            "custseg_run_progress_tour",
+            login=self.manager.login,
+        )
+
+        # The worker itself, from the start.
+        run.progress_ids.unlink()
+        run.state = "queued"
+        with patch.object(self.env.cr, "commit", self.env.flush_all):
+            Runs._cron_run_queued()
+        self.env.invalidate_all()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.user_id, self.manager)
+        # The same customers as the first run.
+        self.assertGreaterEqual(run.partner_count, len(self.grid_customers))
+        self.assertEqual(run.partner_count, last_before.partner_count)
+        self.assertEqual(
+            run.as_of, fields.Date.context_today(run.with_user(self.manager))
+        )
+        self.assertEqual(
+            run.progress_ids.sorted("id").mapped("phase"),
+            [
+                "aggregate",
+                "engine",
+                "profit",
+                "write_back",
+                "history",
+                "segment_pnl",
+                "recommendations",
+                "activities",
+            ],
+        )
+        self.assertEqual(run.progress, 100.0)
+        self.start_tour(
+            f"/odoo/action-custseg_module.custseg_run_action/{run.id}",
+            "custseg_run_done_tour",
+            login=self.manager.login,
         )

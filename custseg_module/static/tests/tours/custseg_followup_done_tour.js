@@ -7,7 +7,7 @@
  */
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { odooStepUtils } from "./custseg_tour_utils";
 
 const CUSTOMER = "Grid R5 F1";
 const row = `.o_list_view .o_data_row:has(.o_data_cell:contains("${CUSTOMER}"))`;
@@ -15,7 +15,7 @@ const row = `.o_list_view .o_data_row:has(.o_data_cell:contains("${CUSTOMER}"))`
 registry.category("web_tour.tours").add("custseg_followup_done_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        odooStepUtils().showAppsMenuItem(),
         {
             content: "Open the Customer Segmentation app",
             trigger: ".o_app[data-menu-xmlid='custseg_module.menu_custseg_root']",

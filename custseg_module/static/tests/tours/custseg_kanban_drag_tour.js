@@ -8,7 +8,7 @@
  */
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { odooStepUtils } from "./custseg_tour_utils";
 
 // The default segments (data/custseg_segment_data.xml), in sequence order.
 const SEGMENTS = [
@@ -34,7 +34,7 @@ const column = (name) => `.o_kanban_group:has(.o_column_title:contains("${name}"
 registry.category("web_tour.tours").add("custseg_kanban_drag_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        odooStepUtils().showAppsMenuItem(),
         {
             content: "Open the Customer Segmentation app",
             trigger: ".o_app[data-menu-xmlid='custseg_module.menu_custseg_root']",

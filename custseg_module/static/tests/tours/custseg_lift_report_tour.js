@@ -6,12 +6,12 @@
  */
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { odooStepUtils } from "./custseg_tour_utils";
 
 registry.category("web_tour.tours").add("custseg_lift_report_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        odooStepUtils().showAppsMenuItem(),
         {
             content: "Open the Customer Segmentation app",
             trigger: ".o_app[data-menu-xmlid='custseg_module.menu_custseg_root']",
