@@ -73,6 +73,7 @@ from odoo.tools.misc import get_lang
 
 from odoo.addons.base.models.res_lang import intersperse
 
+from ..tools.settings import read_setting
 from .mail_activity import REPLACE_CONTEXT
 
 TOP_PRODUCTS = 3
@@ -430,21 +431,16 @@ class CustsegFollowup(models.AbstractModel):
     def _fallback_user(self, run):
         """The default follow-up user of the settings when it is an active
         internal user, else the user who started the run (or clicked)."""
-        # sudo: the setting is read on behalf of the run or of the button.
-        raw = (
-            self.env["ir.config_parameter"].sudo().get_param("custseg.followup_user_id")
-        )
-        if raw:
-            user = self.env["res.users"].browse(int(raw)).exists()
+        user_id = read_setting(self.env, "custseg.followup_user_id")
+        if user_id:
+            user = self.env["res.users"].browse(user_id).exists()
             if user and user.active and not user.share:
                 return user
         return run.user_id if run else self.env.user
 
     @api.model
     def _lookback_days(self):
-        # sudo: a salesperson's button reads the segmentation settings too.
-        params = self.env["ir.config_parameter"].sudo()
-        return int(params.get_param("custseg.lookback_days") or 0)
+        return read_setting(self.env, "custseg.lookback_days")
 
     @api.model
     def _top_products(self, partner_ids, as_of=None):
