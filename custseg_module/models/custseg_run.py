@@ -344,7 +344,7 @@ class CustsegRun(models.Model):
             "in the database: PostgreSQL cancels it within seconds and releases "
             "the lock, then you can run again.",
             session=holder[0] if holder else "?",
-            seconds=holder[1] if holder else "?",
+            seconds=holder[1] if holder and holder[1] is not None else "?",
         )
 
     @api.ondelete(at_uninstall=False)

@@ -27,13 +27,17 @@ def bound_to_connection(cr):
 
 
 def lock_holder(cr):
-    """(database session id, seconds its transaction has lasted) of the
-    session holding the run lock, or None."""
+    """(database session id, seconds its transaction has lasted or None) of
+    the session holding the run lock, or None."""
+    # pg_locks is live; pg_stat_activity is a snapshot taken once per
+    # transaction unless cleared, hence the clear and the LEFT JOIN.
+    cr.execute("SELECT pg_stat_clear_snapshot()")
     cr.execute(
         """
-        SELECT a.pid, COALESCE(EXTRACT(EPOCH FROM now() - a.xact_start), 0)::int
+        SELECT l.pid,
+               GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - a.xact_start), 0)::int
           FROM pg_locks l
-          JOIN pg_stat_activity a ON a.pid = l.pid
+          LEFT JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.locktype = 'advisory'
            AND l.granted
            AND l.database = (SELECT oid FROM pg_database
