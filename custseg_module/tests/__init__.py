@@ -7,3 +7,4 @@ from . import test_benchmark_builder
 from . import test_i18n
 from . import test_demo
 from . import test_run_hardening
+from . import test_access_rpc
