@@ -4,7 +4,7 @@
 After a ``kill -9`` of Odoo, PostgreSQL only notices that its client is gone
 when it next talks to it: the run's last statement runs on (30-40 s for the
 write-back at 1M customers) and keeps the lock, so new runs are refused. A run
-therefore asks PostgreSQL (13+) to check the client's socket every
+therefore asks PostgreSQL (14+, on Linux) to check the client's socket every
 CONNECTION_CHECK_INTERVAL while a statement runs, and to cancel the statement,
 roll back and release the lock as soon as the socket is closed.
 """
@@ -20,9 +20,10 @@ CONNECTION_CHECK_INTERVAL = "1s"
 def bound_to_connection(cr):
     """Until the end of ``cr``'s transaction: a statement of a client that
     died is cancelled within CONNECTION_CHECK_INTERVAL."""
+    # PostgreSQL 13 and older have no such setting: nothing to set there.
     cr.execute(
-        "SELECT set_config(%s, %s, true)",
-        (CONNECTION_CHECK_SETTING, CONNECTION_CHECK_INTERVAL),
+        "SELECT set_config(%s, %s, true) WHERE current_setting(%s, true) IS NOT NULL",
+        (CONNECTION_CHECK_SETTING, CONNECTION_CHECK_INTERVAL, CONNECTION_CHECK_SETTING),
     )
 
 
