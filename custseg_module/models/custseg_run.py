@@ -363,7 +363,7 @@ class CustsegRun(models.Model):
                     "completed run the next run would be a baseline again (no "
                     "transitions logged, no follow-ups for customers who move). "
                     "Delete older or failed runs only.",
-                    run=latest.with_env(self.env).sudo().name,
+                    run=latest.name,
                 )
             )
 
