@@ -265,10 +265,10 @@ class CustsegRun(models.Model):
                 except Exception as error:
                     first_error = error
                     raise
-        except Exception as error:
+        except Exception as caught:
             # When PostgreSQL ended the connection, rolling the savepoint back
             # fails too ("cursor already closed"): the first error is the cause.
-            error = first_error or error
+            error = first_error or caught
             failed = runner._record_failure(as_of, started, clock, progress, error)
             # The cron and Odoo's request handler retry a serialization failure:
             # no error yet, they report it if it persists.
@@ -276,7 +276,10 @@ class CustsegRun(models.Model):
             (_logger.warning if retried else _logger.error)(
                 "Segmentation run %s failed: %s", failed.id, error
             )
-            raise error from None
+            if error is caught:
+                raise
+            # The rollback's own error stays attached as the cause.
+            raise error from caught
         return run.with_env(self.env)
 
     @api.model
