@@ -25,6 +25,8 @@
         "views/res_config_settings_views.xml",
         "views/custseg_segment_followup_views.xml",
         "views/mail_activity_views.xml",
+        "views/custseg_followup_done_views.xml",
+        "views/custseg_lift_report_views.xml",
         "views/res_partner_best_list_views.xml",
         "views/menus.xml",
     ],

@@ -37,7 +37,9 @@ for as_of in (today - timedelta(days=30), today):
     env.cr.commit()
     print(f"Segmentation run {run.id} as of {as_of}: {run.partner_count} customers, "
           f"{run.changed_count} changed, {run.history_count} transitions, "
-          f"{run.activity_created_count} follow-ups, {run.duration:.1f} s")
+          f"{run.activity_created_count} follow-ups, "
+          f"{run.control_held_out_count} held out as control group, "
+          f"{run.activity_not_assigned_count} not assigned, {run.duration:.1f} s")
 for line in run.line_ids:
     print(f"  {line.segment_id.name:<22} {line.customer_count:>4}")
 PY
@@ -48,7 +50,8 @@ cat <<EOF
    Customer Segmentation > Customers by Segment   kanban of customers by segment (drag to override)
    Customer Segmentation > My Follow-ups          the salesperson's follow-up queue
    Customer Segmentation > Best List              customers ranked by purchase likelihood
-   Customer Segmentation > Analysis               pivots: segment x tier, geography, transitions
+   Customer Segmentation > Analysis               pivots: segment x tier, geography, transitions,
+                                                  follow-up lift (treated vs control group)
    Customer Segmentation > Runs                   run log, quality metrics, Recompute now
    Customer Segmentation > Configuration          segments (R x F grid), settings
    Stop the server with Ctrl+C.

@@ -8,4 +8,8 @@ from . import custseg_demo
 from . import base_partner_merge
 from . import custseg_followup
 from . import mail_activity
+from . import mail_message
+from . import custseg_followup_done
+from . import custseg_followup_entry
+from . import custseg_lift_report
 from . import account_move

@@ -23,8 +23,11 @@ Best List (``res.partner.action_schedule_followup``) launches the same follow-up
 at once, whatever the settings.
 
 **Who.** The customer's salesperson (``user_id``), else the segment owner, else
-the default follow-up user of the settings, else the user who started the run;
-archived and portal users are skipped. Plan steps with a preset responsible keep
+the default follow-up user of the settings; each only when it is an active
+internal user (never OdooBot, an archived or a portal user). When none fits, a
+run creates nothing for the customer and counts it as *not assigned* on the run,
+which posts a warning naming the fix; the Best List's button gives it to the
+user who clicked. Plan steps with a preset responsible keep
 it (``mail.activity.plan.template._determine_responsible``); "ask at launch"
 steps get the user above.
 
@@ -64,6 +67,8 @@ import ast
 from collections import defaultdict
 from datetime import timedelta
 
+import numpy as np
+import pandas as pd
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
@@ -73,6 +78,7 @@ from odoo.tools.misc import get_lang
 
 from odoo.addons.base.models.res_lang import intersperse
 
+from ..engine.experiment import CONTROL_DAYS, draw_control_group
 from ..tools.settings import read_setting
 from .mail_activity import REPLACE_CONTEXT
 
@@ -95,7 +101,14 @@ class CustsegFollowup(models.AbstractModel):
         previous segment ``replaced`` and ``withdrawn``.
         """
         self._refresh_open_followups()
-        counts = {"created": 0, "replaced": 0, "withdrawn": 0}
+        counts = {
+            "created": 0,
+            "replaced": 0,
+            "withdrawn": 0,
+            "not_assigned": 0,
+            "treated": 0,
+            "held_out": 0,
+        }
         settings = self.env["res.config.settings"]
         if not settings._custseg_flag("custseg.followups_enabled", True):
             return counts
@@ -136,6 +149,12 @@ class CustsegFollowup(models.AbstractModel):
                  WHERE s.followup_enabled AND s.active
                    AND (%(include_locked)s OR p.segment_locked IS NOT TRUE)
                    AND NOT t.segment_id = ANY(COALESCE(o.segment_ids, '{}'))
+                   AND NOT EXISTS (
+                       SELECT 1 FROM custseg_followup_entry e
+                        WHERE e.partner_id = t.partner_id
+                          AND e.segment_id = t.segment_id
+                          AND e.experiment_group = 'held_out'
+                          AND e.control_until >= %(as_of)s)
                    AND (t.old_segment_id IS DISTINCT FROM t.segment_id
                         OR (%(locked_entered)s)
                         OR (o.partner_id IS NULL
@@ -150,11 +169,128 @@ class CustsegFollowup(models.AbstractModel):
             )
         )
         reasons = dict(self.env.cr.fetchall())
+        reasons, groups = self._hold_out(run, reasons)
+        counts.update(groups)
         if reasons:
             launched = self._launch(reasons, run.as_of, run=run)
             counts["created"] = launched["created"]
             counts["replaced"] = launched["replaced"]
+            counts["not_assigned"] = launched["not_assigned"]
         return counts
+
+    @api.model
+    def _hold_out(self, run, reasons):
+        """Draw the control group among the customers who entered a segment in
+        ``run`` (engine.experiment.draw_control_group), record every entrant as
+        treated or held out with the reason, and return ``reasons`` without the
+        held-out customers, with the counts ``treated`` and ``held_out``."""
+        entered = [pid for pid, reason in reasons.items() if reason == "entered"]
+        if not entered:
+            return reasons, {"treated": 0, "held_out": 0}
+        self.env.cr.execute(
+            """
+            SELECT t.partner_id, t.segment_id,
+                   COALESCE(p.purchase_probability, 0) AS likelihood,
+                   p.user_id
+              FROM custseg_run_result t
+              JOIN res_partner p ON p.id = t.partner_id
+             WHERE t.partner_id = ANY(%s)
+             ORDER BY t.partner_id
+            """,
+            [entered],
+        )
+        frame = pd.DataFrame(
+            self.env.cr.fetchall(),
+            columns=["partner_id", "segment_id", "likelihood", "user_id"],
+        )
+        enabled = self.env["res.config.settings"]._custseg_flag(
+            "custseg.control_groups", True
+        )
+        segments = self.env["custseg.segment"].browse(
+            frame["segment_id"].unique().tolist()
+        )
+        shares = (
+            {segment.id: segment.followup_control_share for segment in segments}
+            if enabled
+            else {}
+        )
+        drawn = draw_control_group(frame, shares, seed=f"custseg-run-{run.id}")
+        until = run.as_of + timedelta(days=CONTROL_DAYS)
+        share = drawn["segment_id"].map(shares).fillna(0.0)
+        reason = np.where(
+            drawn["held_out"],
+            "drawn_held_out",
+            np.where(
+                not enabled,
+                "control_off",
+                np.where(share > 0.0, "drawn_treated", "no_control_share"),
+            ),
+        )
+        # One INSERT for every entrant: a night's entries can be thousands.
+        self.env["custseg.followup.entry"].flush_model()
+        self.env.cr.execute(
+            """
+            INSERT INTO custseg_followup_entry (
+                run_id, company_id, partner_id, segment_id, user_id, entry_date,
+                experiment_group, group_reason, likelihood, likelihood_decile,
+                control_until, create_uid, create_date, write_uid, write_date)
+            SELECT %(run)s, %(company)s, e.partner_id, e.segment_id, e.user_id,
+                   %(as_of)s,
+                   CASE WHEN e.held_out THEN 'held_out' ELSE 'treated' END,
+                   e.reason, e.likelihood, e.decile,
+                   CASE WHEN e.held_out THEN %(until)s::date END,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
+                   NOW() AT TIME ZONE 'UTC'
+              FROM UNNEST(%(partners)s::integer[], %(segments)s::integer[],
+                          %(users)s::integer[], %(held)s::boolean[],
+                          %(reasons)s::varchar[], %(likelihoods)s::float8[],
+                          %(deciles)s::integer[])
+                   AS e(partner_id, segment_id, user_id, held_out, reason,
+                        likelihood, decile)
+            """,
+            {
+                "run": run.id,
+                "company": run.company_id.id,
+                "as_of": run.as_of,
+                "until": until,
+                "uid": self.env.uid,
+                "partners": drawn["partner_id"].astype(int).tolist(),
+                "segments": drawn["segment_id"].astype(int).tolist(),
+                "users": [
+                    int(user) if pd.notna(user) else None for user in drawn["user_id"]
+                ],
+                "held": drawn["held_out"].astype(bool).tolist(),
+                "reasons": reason.tolist(),
+                "likelihoods": drawn["likelihood"].astype(float).tolist(),
+                "deciles": drawn["decile"].astype(int).tolist(),
+            },
+        )
+        held_out = set(drawn.loc[drawn["held_out"], "partner_id"].astype(int))
+        kept = {pid: reason for pid, reason in reasons.items() if pid not in held_out}
+        return kept, {"treated": len(drawn) - len(held_out), "held_out": len(held_out)}
+
+    @api.model
+    def _in_control(self, partners, day):
+        """{partner: control_until} of ``partners`` held out of their current
+        segment's follow-up on ``day``."""
+        # sudo: the partner page and the Best List show this to salespeople of
+        # any company the customer is visible in; only dates are returned.
+        entries = (
+            self.env["custseg.followup.entry"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("experiment_group", "=", "held_out"),
+                    ("control_until", ">=", day),
+                ]
+            )
+        )
+        return {
+            entry.partner_id: entry.control_until
+            for entry in entries
+            if entry.segment_id == entry.partner_id.customer_segment_id
+        }
 
     @api.model
     def _withdraw_stale_followups(self, include_locked):
@@ -201,9 +337,20 @@ class CustsegFollowup(models.AbstractModel):
                 )
             )
         self._flush_followup_data()
-        return self._launch(
-            dict.fromkeys(partners.ids, "manual"), fields.Date.context_today(self)
-        )
+        today = fields.Date.context_today(self)
+        # A held-out customer stays untreated: the lift report counts on it.
+        in_control = self._in_control(partners, today)
+        partners -= self.env["res.partner"].concat(*in_control)
+        if not partners:
+            return {
+                "created": 0,
+                "replaced": 0,
+                "skipped": 0,
+                "not_assigned": 0,
+                "in_control": len(in_control),
+            }
+        result = self._launch(dict.fromkeys(partners.ids, "manual"), today)
+        return {**result, "in_control": len(in_control)}
 
     # ------------------------------------------------------------------ core
     @api.model
@@ -231,15 +378,35 @@ class CustsegFollowup(models.AbstractModel):
         ]
         skipped = len(partner_ids) - len(todo)
         if not todo:
-            return {"created": 0, "replaced": 0, "skipped": skipped}
+            return {"created": 0, "replaced": 0, "skipped": skipped, "not_assigned": 0}
         todo_ids = {row["partner_id"] for row in todo}
         replaced = open_followups.filtered(
             lambda activity: activity.custseg_partner_id.id in todo_ids
         )
 
-        fallback_user = self._fallback_user(run)
+        # Nobody to call: a run creates nothing (counted, warned on the run);
+        # a click on the Best List gives it to the user who clicked.
+        clicker = self.env.user
+        if run or not (clicker.active and clicker._is_internal()):
+            clicker = self.env["res.users"]
+        unassigned = []
         for row in todo:
-            row["user_id"] = row["user_id"] or fallback_user.id
+            row["user_id"] = row["user_id"] or clicker.id
+            if not row["user_id"]:
+                unassigned.append(row["partner_id"])
+        if unassigned:
+            todo = [row for row in todo if row["user_id"]]
+            todo_ids -= set(unassigned)
+            replaced = replaced.filtered(
+                lambda activity: activity.custseg_partner_id.id in todo_ids
+            )
+        if not todo:
+            return {
+                "created": 0,
+                "replaced": 0,
+                "skipped": skipped,
+                "not_assigned": len(unassigned),
+            }
         users = self.env["res.users"].browse({row["user_id"] for row in todo})
         user_langs = {user.id: user.lang or self.env.lang or "en_US" for user in users}
         top_products = self._top_products(list(todo_ids), run.as_of if run else None)
@@ -308,6 +475,7 @@ class CustsegFollowup(models.AbstractModel):
             "created": len(activities),
             "replaced": replaced_count,
             "skipped": skipped,
+            "not_assigned": len(unassigned),
         }
 
     @api.model
@@ -403,8 +571,11 @@ class CustsegFollowup(models.AbstractModel):
 
     @api.model
     def _followup_rows(self, partner_ids):
-        """Figures, segment and responsible user (salesperson, else segment
-        owner; None when neither is an active internal user), in one query."""
+        """Figures, segment and responsible user in one query: the customer's
+        salesperson, else the segment owner, else the settings' default
+        follow-up user, each only when it is an active internal user (not
+        OdooBot, not archived, not portal); None when none of them is."""
+        default_user_id = read_setting(self.env, "custseg.followup_user_id")
         self.env.cr.execute(
             """
             SELECT p.id AS partner_id, p.customer_segment_id AS segment_id,
@@ -412,7 +583,7 @@ class CustsegFollowup(models.AbstractModel):
                    p.segment_date, p.segment_followup_done_date,
                    p.last_purchase_date, p.rfm_monetary, p.purchase_probability,
                    p.predicted_clv,
-                   COALESCE(salesperson.id, owner.id) AS user_id
+                   COALESCE(salesperson.id, owner.id, fallback.id) AS user_id
               FROM res_partner p
               JOIN custseg_segment s ON s.id = p.customer_segment_id
               LEFT JOIN res_users salesperson
@@ -420,23 +591,14 @@ class CustsegFollowup(models.AbstractModel):
                AND salesperson.active AND NOT salesperson.share
               LEFT JOIN res_users owner
                 ON owner.id = s.owner_id AND owner.active AND NOT owner.share
+              LEFT JOIN res_users fallback
+                ON fallback.id = %s AND fallback.active AND NOT fallback.share
              WHERE p.id = ANY(%s)
              ORDER BY p.id
             """,
-            [partner_ids],
+            [default_user_id, partner_ids],
         )
         return self.env.cr.dictfetchall()
-
-    @api.model
-    def _fallback_user(self, run):
-        """The default follow-up user of the settings when it is an active
-        internal user, else the user who started the run (or clicked)."""
-        user_id = read_setting(self.env, "custseg.followup_user_id")
-        if user_id:
-            user = self.env["res.users"].browse(user_id).exists()
-            if user and user.active and not user.share:
-                return user
-        return run.user_id if run else self.env.user
 
     @api.model
     def _lookback_days(self):

@@ -154,6 +154,7 @@ def _figures_of(alias):
 
 class CustsegRun(models.Model):
     _name = "custseg.run"
+    _inherit = ["mail.thread"]
     _description = "Segmentation Run"
     _order = "id desc"
     _rec_names_search = ["as_of"]
@@ -211,6 +212,25 @@ class CustsegRun(models.Model):
         readonly=True,
         help="Open follow-ups this run deleted because their customer moved to "
         "a segment without automatic follow-ups.",
+    )
+    activity_not_assigned_count = fields.Integer(
+        string="Follow-ups Not Assigned",
+        readonly=True,
+        help="Customers due a follow-up that got none because neither their "
+        "salesperson, the segment owner nor the default follow-up user of the "
+        "settings is an active internal user.",
+    )
+    control_treated_count = fields.Integer(
+        string="Entrants Treated",
+        readonly=True,
+        help="Customers entering a segment with follow-ups who were drawn for "
+        "the follow-up (see Follow-up Experiment Entries for each one and why).",
+    )
+    control_held_out_count = fields.Integer(
+        string="Entrants Held Out",
+        readonly=True,
+        help="Customers entering a segment with follow-ups who were held out as "
+        "its control group: no follow-up for 90 days.",
     )
     silhouette = fields.Float(readonly=True, digits=(16, 4))
     davies_bouldin = fields.Float(
@@ -443,6 +463,9 @@ class CustsegRun(models.Model):
                 "activity_created_count": followups["created"],
                 "activity_replaced_count": followups["replaced"],
                 "activity_withdrawn_count": followups["withdrawn"],
+                "activity_not_assigned_count": followups["not_assigned"],
+                "control_treated_count": followups["treated"],
+                "control_held_out_count": followups["held_out"],
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,
@@ -451,6 +474,8 @@ class CustsegRun(models.Model):
             }
         )
         self._write_lines()
+        if followups["not_assigned"]:
+            self._warn_not_assigned(followups["not_assigned"])
         # Recency counts from the latest done run: this one, from now on.
         self.env["res.partner"].invalidate_model(["rfm_recency_days"])
 
@@ -870,6 +895,20 @@ class CustsegRun(models.Model):
             },
         )
         return self.env.cr.rowcount
+
+    def _warn_not_assigned(self, count):
+        self.message_post(
+            body=self.env._(
+                "%(count)s customers are due a follow-up but have nobody to call "
+                "them: they have no active salesperson, their segment has no "
+                "owner and the settings name no default follow-up user. Set a "
+                "segment owner (Configuration > Segments) or a Default Follow-up "
+                "User (Settings); the next run schedules their follow-ups.",
+                count=count,
+            ),
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+        )
 
     def _phase_activities(self):
         """Follow-ups for the customers who entered a segment, and reminders,

@@ -88,6 +88,21 @@ class CustsegSegment(models.Model):
         help="While the customer stays in this segment, schedule the follow-up "
         "again this many days after the previous one was done; 0 never repeats.",
     )
+    followup_control_share = fields.Float(
+        string="Control Share",
+        default=0.1,
+        digits=(16, 4),
+        aggregator="avg",
+        help="Share of the customers entering this segment held out of its "
+        "follow-up (0 to 50 %), so that the lift report can compare them with "
+        "the treated ones. The draw is random but reproducible, and stratified "
+        "by purchase likelihood decile.",
+    )
+    lift_summary = fields.Text(
+        compute="_compute_lift_summary",
+        help="What the follow-ups changed, against the held-out control group, "
+        "in plain words (see the Follow-up Lift report).",
+    )
     r_score_min = fields.Integer(string="Recency Score From", default=1)
     r_score_max = fields.Integer(string="Recency Score To", default=1)
     f_score_min = fields.Integer(string="Frequency Score From", default=1)
@@ -374,15 +389,46 @@ class CustsegSegment(models.Model):
                 self.env._("Exactly one active segment must be the prospect segment.")
             )
 
+    def action_open_lift_report(self):
+        self.ensure_one()
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "custseg_module.custseg_lift_report_action"
+        )
+        action["domain"] = [("segment_id", "=", self.id)]
+        action["context"] = {
+            "search_default_window_60": 1,
+            "search_default_complete": 1,
+            "pivot_row_groupby": ["user_id"],
+        }
+        return action
+
+    def _compute_lift_summary(self):
+        # sudo: the report reads invoices and messages for the summary only.
+        report = self.env["custseg.lift.report"].sudo()
+        for segment in self:
+            segment.lift_summary = (
+                report._segment_summary(segment) if segment.id else False
+            )
+
     @api.constrains(
         "followup_enabled",
         "followup_activity_type_id",
         "followup_plan_id",
         "followup_delay_days",
         "followup_repeat_days",
+        "followup_control_share",
     )
     def _check_followup(self):
         for segment in self:
+            if not 0.0 <= segment.followup_control_share <= 0.5:
+                raise ValidationError(
+                    self.env._(
+                        "Segment %(segment)s: the control share (%(share)s %%) must "
+                        "be between 0 %% and 50 %%.",
+                        segment=segment.name,
+                        share=round(segment.followup_control_share * 100, 1),
+                    )
+                )
             if segment.followup_delay_days < 0 or segment.followup_repeat_days < 0:
                 raise ValidationError(
                     self.env._(

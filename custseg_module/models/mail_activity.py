@@ -10,7 +10,7 @@ no customer ever has two open follow-ups from this module, and a launched plan
 is one follow-up of several steps.
 """
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -154,6 +154,44 @@ class MailActivity(models.Model):
         if self.env.context.get("custseg_followup_replace") is not REPLACE_CONTEXT:
             self._custseg_open_followups()._custseg_record_closed()
         return super().unlink()
+
+    def action_done(self):
+        """Segment follow-ups ask for an outcome first (the Done dialog)."""
+        followups = self._custseg_open_followups()
+        if not followups or self.env.context.get("custseg_outcome"):
+            return super().action_done()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Follow-up Done"),
+            "res_model": "custseg.followup.done",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_activity_ids": [Command.set(self.ids)]},
+        }
+
+    def _action_done(self, feedback=False, attachment_ids=None):
+        outcome = self.env.context.get("custseg_outcome")
+        segments = {
+            activity.custseg_partner_id.id: activity.custseg_segment_id.id
+            for activity in self._custseg_open_followups()
+        }
+        messages, next_activities = super()._action_done(
+            feedback=feedback, attachment_ids=attachment_ids
+        )
+        if segments:
+            for segment_id in set(segments.values()):
+                done = messages.filtered(
+                    lambda message, segment_id=segment_id: (
+                        message.model == "res.partner"
+                        and segments.get(message.res_id) == segment_id
+                    )
+                )
+                # sudo: the message is Odoo's own post; only its tags are ours.
+                done.sudo().write(
+                    {"custseg_segment_id": segment_id, "custseg_outcome": outcome}
+                )
+        return messages, next_activities
 
     def _custseg_check_owned_fields(self, vals_list):
         if self.env.su:

@@ -28,6 +28,7 @@ ENGINE_PARAMETERS = {
 TRUE_BY_DEFAULT_FLAGS = {
     "custseg_clustering": ("custseg.clustering", ENGINE_DEFAULTS["clustering"]),
     "custseg_followups_enabled": ("custseg.followups_enabled", True),
+    "custseg_control_groups": ("custseg.control_groups", True),
 }
 TIER_CUT_FIELDS = (
     "custseg_tier_key_cut",
@@ -136,6 +137,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="custseg.followup_user_id",
         help="Gets follow-ups of customers with neither a salesperson nor a "
         "segment owner.",
+    )
+    custseg_control_groups = fields.Boolean(
+        string="Control Groups",
+        help="Hold out each segment's control share of the customers entering it "
+        "from the follow-up, to measure the follow-ups' lift.",
     )
     custseg_followup_locked = fields.Boolean(
         string="Follow-ups for Locked Customers",

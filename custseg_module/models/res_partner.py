@@ -162,6 +162,13 @@ class ResPartner(models.Model):
         "reminders count their interval from this day.",
         groups=SEGMENTATION_USER,
     )
+    custseg_control_until = fields.Date(
+        string="In Control Group Until",
+        compute="_compute_custseg_control_until",
+        help="The customer was held out of its segment's follow-up as part of the "
+        "control group that measures the follow-ups' lift: no follow-up until "
+        "this day, on purpose.",
+    )
 
     @api.model
     def _commercial_fields(self):
@@ -261,6 +268,15 @@ class ResPartner(models.Model):
         for partner in self:
             partner.segment_history_count = counts.get(partner.commercial_partner_id, 0)
 
+    def _compute_custseg_control_until(self):
+        today = fields.Date.context_today(self)
+        commercial = self.commercial_partner_id
+        in_control = self.env["custseg.followup"]._in_control(commercial, today)
+        for partner in self:
+            partner.custseg_control_until = in_control.get(
+                partner.commercial_partner_id, False
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         if self.env.context.get("custseg_sync") is not SYNC_CONTEXT:
@@ -290,10 +306,61 @@ class ResPartner(models.Model):
                     "segment_locked": True,
                     "segment_date": fields.Date.context_today(self),
                 }
+        previous_salespeople = (
+            {partner.id: partner.user_id for partner in self}
+            if "user_id" in vals
+            else None
+        )
         # Odoo then syncs commercial fields to the contacts: no user edit either.
-        return super(ResPartner, self.with_context(custseg_sync=SYNC_CONTEXT)).write(
+        res = super(ResPartner, self.with_context(custseg_sync=SYNC_CONTEXT)).write(
             vals
         )
+        if previous_salespeople is not None:
+            self._custseg_move_followups(previous_salespeople)
+        return res
+
+    def _custseg_move_followups(self, previous_salespeople):
+        """The customers' open segment follow-ups follow their new salesperson:
+        those assigned to the previous salesperson, and those that went to the
+        segment owner or default user for want of one. One search, one write."""
+        new_salesperson = self.user_id[:1]
+        if not (
+            new_salesperson
+            and new_salesperson.active
+            and new_salesperson._is_internal()
+        ):
+            return
+        customers = self.filtered(
+            lambda partner: partner.commercial_partner_id == partner
+        )
+        if not customers:
+            return
+        # sudo: the follow-ups may belong to other users.
+        open_followups = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("custseg_partner_id", "in", customers.ids),
+                    ("custseg_segment_id", "!=", False),
+                    ("user_id", "!=", new_salesperson.id),
+                ]
+            )
+        )
+
+        def follows(activity):
+            previous = previous_salespeople[activity.custseg_partner_id.id]
+            return (
+                not previous
+                or activity.user_id == previous
+                or not (previous.active and previous._is_internal())
+            )
+
+        moving = open_followups.filtered(follows)
+        if moving:
+            moving.with_context(mail_activity_quick_update=True).write(
+                {"user_id": new_salesperson.id}
+            )
 
     def _check_segmentation_write(self, vals):
         """Segmentation figures are the run's; only managers override segments."""
@@ -335,9 +402,19 @@ class ResPartner(models.Model):
         # the salesperson need more than a salesperson has; the segmentation
         # group and the read access checked above are the gate.
         result = self.env["custseg.followup"].sudo()._schedule_now(self)
-        if result["created"]:
+        if result["in_control"] and not result["created"]:
             message = self.env._(
-                "%(count)s follow-up activities scheduled.", count=result["created"]
+                "In a control group: no follow-up until the end of the measurement "
+                "(see the customer's Segmentation page)."
+            )
+            kind = "warning"
+        elif result["created"]:
+            message = (
+                self.env._("1 follow-up scheduled")
+                if result["created"] == 1
+                else self.env._(
+                    "%(count)s follow-ups scheduled", count=result["created"]
+                )
             )
             kind = "success"
         else:

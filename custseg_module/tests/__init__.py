@@ -3,6 +3,9 @@ from . import test_reliability
 from . import test_security
 from . import test_ui_tours
 from . import test_followups
+from . import test_followup_week
+from . import test_control_groups
+from . import test_lift_report
 from . import test_benchmark_builder
 from . import test_i18n
 from . import test_demo

@@ -26,6 +26,9 @@ class CustsegFixtures:
             ]
         ).action_archive()
         cls.env["account.move"].flush_model()
+        # Tests count the follow-ups of every entrant; TestControlGroups turns
+        # the control groups (on by default) back on.
+        cls.env["ir.config_parameter"].set_param("custseg.control_groups", "False")
 
         cls.manager = new_test_user(
             cls.env,

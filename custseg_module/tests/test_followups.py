@@ -298,7 +298,7 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         self.assertEqual(self._run().activity_created_count, 0)
 
         # Done: no new "entry" for the same manual segment, only reminders.
-        followup.action_done()
+        followup.with_context(custseg_outcome="reached").action_done()
         self.assertEqual(self._run().activity_created_count, 0)
         self.assertFalse(self._followups(partner))
 
@@ -320,7 +320,7 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
 
         done_on = later + timedelta(days=1)
         with freeze_time(done_on):
-            first.action_done()
+            first.with_context(custseg_outcome="reached").action_done()
         self.assertFalse(first.exists())
         self.assertEqual(partner.segment_followup_done_date, done_on)
 
@@ -347,7 +347,9 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         new_customer = self.grid_customers[5, 1]
         self.assertEqual(new_customer.customer_segment_id, self.segments["new"])
         with freeze_time(done_on):
-            self._followups(new_customer).action_done()
+            self._followups(new_customer).with_context(
+                custseg_outcome="reached"
+            ).action_done()
         self._run(as_of=as_of + timedelta(days=365))
         self.assertFalse(self._followups(new_customer))
 
@@ -409,7 +411,7 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
         self._run()
         partner = self.grid_customers[2, 3]
         followup = self._followups(partner).with_user(self.salesman)
-        followup.action_done()
+        followup.with_context(custseg_outcome="reached").action_done()
         self.assertFalse(self._followups(partner))
         # The day it was done is the salesperson's today, in their time zone.
         self.assertEqual(
@@ -596,6 +598,13 @@ class TestFollowups(FollowupAssertions, CustsegGridCommon):
 class TestBaselineRun(FollowupAssertions, CustsegGridCommon):
     """The default: the first run classifies, later runs follow up."""
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.partner"].concat(
+            *cls.grid_customers.values()
+        ).user_id = cls.salesman
+
     def test_first_run_schedules_nothing_later_runs_follow_entries(self):
         first = self._run()
         self.assertTrue(first.baseline)
@@ -664,6 +673,10 @@ class TestFollowupScale(FollowupAssertions, CustsegCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls._setup_scale_population()
+
+    @classmethod
+    def _setup_scale_population(cls):
         cls._enable_followups_everywhere()
         cls._followups_on_baseline()
         salespeople = [cls.salesman, cls.manager] + [

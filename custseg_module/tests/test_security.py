@@ -29,6 +29,12 @@ ACCESS_MATRIX = {
     "custseg.run": ("r", "rd"),
     "custseg.run.line": ("r", "r"),
     "custseg.partner.history": ("r", "rd"),
+    # The Done dialog of segment follow-ups (a transient wizard).
+    "custseg.followup.done": ("rwc", "rwc"),
+    # Control-group entries: written by the runs only.
+    "custseg.followup.entry": ("r", "rd"),
+    # The lift report is the managers'.
+    "custseg.lift.report": ("", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Browser tours (real Chromium), each followed by checks of the database."""
 
+from datetime import timedelta
+
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
@@ -99,6 +101,33 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         self.assertIn('rowspan="2" colspan="2"', html)
         self.assertEqual(loyal.customer_count, 4)
 
+    def test_manager_opens_the_lift_report(self):
+        """Entries of At Risk 70 days ago, few: the pivot shows both groups and
+        the segment form says it is too small to conclude."""
+        today = fields.Date.context_today(self.env.user)
+        at_risk = self.segments["at_risk"]
+        customers = self.env["res.partner"].concat(*self.grid_customers.values())
+        self.env["custseg.followup.entry"].create(
+            [
+                {
+                    "run_id": self.first_run.id,
+                    "partner_id": partner.id,
+                    "segment_id": at_risk.id,
+                    "user_id": self.salesman.id,
+                    "entry_date": today - timedelta(days=70),
+                    "experiment_group": "held_out" if index % 4 == 0 else "treated",
+                    "group_reason": "drawn_held_out"
+                    if index % 4 == 0
+                    else "drawn_treated",
+                    "likelihood": 0.2,
+                    "likelihood_decile": 1,
+                }
+                for index, partner in enumerate(customers[:12])
+            ]
+        )
+        self.assertIn("too small to conclude yet", at_risk.lift_summary)
+        self.start_tour("/odoo", "custseg_lift_report_tour", login="admin")
+
     def test_salesperson_marks_followup_done(self):
         """The run scheduled follow-ups for the salesperson's customers who
         entered a segment with follow-ups; one is marked done from the queue."""
@@ -124,8 +153,12 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
             fields.Date.context_today(customer.with_user(self.salesman)),
         )
         # Done like any activity: its feedback is in the customer's chatter.
-        done = customer.message_ids - messages
-        self.assertTrue(done.filtered(lambda message: message.mail_activity_type_id))
+        done = (customer.message_ids - messages).filtered("mail_activity_type_id")
+        self.assertEqual(len(done), 1)
+        # with the outcome the salesperson chose, for the reports, and the feedback.
+        self.assertEqual(done.custseg_outcome, "order_expected")
+        self.assertEqual(done.custseg_segment_id, self.segments["new"])
+        self.assertIn("Wants a quote for 20 boxes", str(done.body))
         # The salesperson's other follow-ups are still open, the segment too.
         self.assertEqual((followups - welcome).filtered("active"), followups - welcome)
         self.assertEqual(customer.customer_segment_id, self.segments["new"])

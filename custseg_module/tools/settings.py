@@ -45,6 +45,7 @@ PARAMETERS = {
     "custseg.k_max": (INTEGER, _ENGINE_DEFAULTS["k_max"]),
     "custseg.clustering": (FLAG, _ENGINE_DEFAULTS["clustering"]),
     "custseg.followups_enabled": (FLAG, True),
+    "custseg.control_groups": (FLAG, True),
     "custseg.followup_locked": (FLAG, False),
     "custseg.followups_on_baseline": (FLAG, False),
     "custseg.followup_user_id": (RECORD_ID, None),

@@ -2,8 +2,8 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 /**
  * A salesperson opens My Follow-ups, finds the welcome call of a new customer
- * scheduled by the segmentation run, and marks it done. The Python side then
- * checks the database.
+ * scheduled by the segmentation run, and marks it done with the outcome "Order
+ * expected" and a feedback. The Python side then checks the database.
  */
 
 import { registry } from "@web/core/registry";
@@ -37,6 +37,21 @@ registry.category("web_tour.tours").add("custseg_followup_done_tour", {
         {
             content: "Mark the welcome call done",
             trigger: `${row} button[name=action_done]`,
+            run: "click",
+        },
+        {
+            content: "The Done dialog asks for the outcome",
+            trigger: ".modal .o_field_widget[name=outcome] input[data-value=order_expected]",
+            run: "click",
+        },
+        {
+            content: "and takes optional feedback",
+            trigger: ".modal .o_field_widget[name=feedback] textarea",
+            run: "edit Wants a quote for 20 boxes",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button[name=action_confirm]",
             run: "click",
         },
         {
