@@ -141,24 +141,33 @@ def test_lookback_window():
     assert result.loc[3, "monetary"] == 5.0
 
 
-def test_reactivated_via_previous():
+def test_reactivated_lasts_until_the_next_purchase_not_one_run():
     rows = [
         (1, days_ago(800), 10.0),
-        (1, days_ago(5), 10.0),  # bought again
+        (1, days_ago(5), 10.0),  # came back after a churn-length silence
         (2, days_ago(800), 10.0),  # still churned
         (3, days_ago(5), 10.0),
+        (4, days_ago(900), 10.0),
+        (4, days_ago(20), 10.0),  # came back ...
+        (4, days_ago(5), 10.0),  # ... and bought again: no longer reactivated
     ]
     previous = pd.DataFrame(
-        {
-            "segment": ["lost", "lost", None],
-            "lifecycle_stage": ["churned", "churned", None],
-        },
-        index=pd.Index([1, 2, 3], name="partner_id"),
+        {"segment": ["lost", "lost", None, "lost"]},
+        index=pd.Index([1, 2, 3, 4], name="partner_id"),
     )
-    stages = segment_customers(tx(rows), AS_OF, previous=previous)["lifecycle_stage"]
+    first = segment_customers(tx(rows), AS_OF, previous=previous)
+    stages = first["lifecycle_stage"]
     assert stages[1] == "reactivated"
     assert stages[2] == "churned"
     assert stages[3] == "new"
+    assert stages[4] == "repeat"
+    # No run history needed, and a second run the same day (or the next day)
+    # keeps the stage: it is the purchase history's, not the previous run's.
+    assert segment_customers(tx(rows), AS_OF)["lifecycle_stage"][1] == "reactivated"
+    again = segment_customers(tx(rows), AS_OF, previous=first)
+    pd.testing.assert_series_equal(again["lifecycle_stage"], stages)
+    later = segment_customers(tx(rows), AS_OF + pd.Timedelta(days=1), previous=again)
+    assert later["lifecycle_stage"][1] == "reactivated"
 
 
 def test_ari_previous():

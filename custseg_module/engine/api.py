@@ -46,8 +46,9 @@ that no output is NaN:
 * ``segment`` and ``lifecycle_stage``: "prospect".
 
 ``previous`` (optional) is the last run's frame indexed by ``partner_id``,
-with ``segment`` and/or ``lifecycle_stage`` (None allowed): it drives the
-``reactivated`` stage and ``quality["ari_previous"]``.
+with ``segment`` (None allowed): it drives ``quality["ari_previous"]``. No
+figure depends on it: the ``reactivated`` stage is read from the purchase
+history, so that a second run on the same day gives the same result.
 
 The result's ``attrs`` hold ``quality`` (see :mod:`.quality`), ``model``
 (prediction method and its parameters), ``timings`` (seconds per phase) and
@@ -66,7 +67,7 @@ import pandas as pd
 from .clustering import cluster_customers
 from .config import PROSPECT, SegmentationConfig
 from .lifecycle import lifecycle_stages
-from .metrics import customer_metrics, daily_ledger
+from .metrics import comeback_gaps, customer_metrics, daily_ledger
 from .prediction import predict
 from .quality import evaluate_segmentation
 from .scoring import grid_segments, rank_scores, rfm_codes, value_tiers
@@ -111,18 +112,9 @@ class _Clock:
         return self.timings
 
 
-def _previous_stages(
-    previous: pd.DataFrame | None, ids: np.ndarray
-) -> np.ndarray | None:
-    if previous is None:
-        return None
-    if not isinstance(previous, pd.DataFrame):
+def _check_previous(previous: pd.DataFrame | None) -> None:
+    if previous is not None and not isinstance(previous, pd.DataFrame):
         raise ValueError("previous: must be a pandas DataFrame indexed by partner_id")
-    if "lifecycle_stage" not in previous.columns:
-        return None
-    stages = previous["lifecycle_stage"]
-    stages = stages[~stages.index.duplicated(keep="last")]
-    return stages.reindex(ids).astype(object).to_numpy()
 
 
 def _scores(values: np.ndarray, rows: np.ndarray, bins: int) -> np.ndarray:
@@ -149,7 +141,7 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     as_of_day = to_day(as_of)
     tx = prepare_transactions(transactions, as_of_day, partners)
     ids, n = tx.ids, len(tx.ids)
-    previous_stage = _previous_stages(previous, ids)
+    _check_previous(previous)
     clock.lap("prepare")
 
     ledger = daily_ledger(tx.code, tx.day, tx.amount)
@@ -174,7 +166,7 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     tier = np.full(n, "", dtype=object)
     tier[rows] = value_tiers(m.monetary[rows], config.tier_cuts)
     stage = lifecycle_stages(
-        m.frequency, recency, m.typical_gap, previous_stage, config
+        m.frequency, recency, m.typical_gap, comeback_gaps(ledger, n, as_of_day), config
     )
     clock.lap("scores")
 

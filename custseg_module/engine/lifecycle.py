@@ -2,14 +2,17 @@
 
 1. ``prospect``: no purchase day in the window.
 2. ``churned``: recency above ``churn_days``.
-3. ``reactivated``: the previous run said ``churned`` and the customer is not
-   churned any more (it bought again). It lasts one run: the next run sees
-   ``reactivated`` as the previous stage and falls through to the rules below.
-4. ``at_risk``: recency above the customer's own threshold,
+3. ``at_risk``: recency above the customer's own threshold,
    ``at_risk_gap_multiple`` × typical gap clipped to
    [``at_risk_min_days``, ``at_risk_max_days``]. One-time buyers have no gap of
    their own and use the median typical gap of the repeat buyers
    (``at_risk_max_days`` when there are none).
+4. ``reactivated``: the customer's last purchase day came more than
+   ``churn_days`` after the purchase day before it: it had churned and bought
+   again. It lasts until the customer's next purchase day (the last gap is then
+   short), or until it is at risk or churned again. It depends only on the
+   purchase history up to the as-of date, never on earlier runs, so running
+   twice on the same day gives the same stage.
 5. ``loyal`` (frequency >= ``loyal_min_frequency``), ``repeat`` (>= 2),
    ``new`` (1 purchase day).
 """
@@ -45,31 +48,29 @@ def lifecycle_stages(
     frequency: np.ndarray,
     recency: np.ndarray,
     typical_gap: np.ndarray,
-    previous_stage: np.ndarray | None,
+    comeback_gap: np.ndarray,
     config: SegmentationConfig,
 ) -> np.ndarray:
-    """Stage codes (object array of str) aligned with the inputs."""
+    """Stage codes (object array of str) aligned with the inputs.
+
+    ``comeback_gap``: days between each customer's last purchase day and the
+    purchase day before it, over its whole history (0 when there is none)."""
     purchaser = frequency > 0
     threshold = at_risk_thresholds(typical_gap, purchaser, config)
     churned = purchaser & (recency > config.churn_days)
-    was_churned = (
-        np.zeros(len(frequency), dtype=bool)
-        if previous_stage is None
-        else previous_stage == "churned"
-    )
     conditions = [
         ~purchaser,
         churned,
-        was_churned,
         recency > threshold,
+        comeback_gap > config.churn_days,
         frequency >= config.loyal_min_frequency,
         frequency >= 2,
     ]
     choices = [
         "prospect",
         "churned",
-        "reactivated",
         "at_risk",
+        "reactivated",
         "loyal",
         "repeat",
         "new",

@@ -157,3 +157,20 @@ def customer_metrics(
         last_day[p_code[starts]] = p_day[ends]
     typical_gap = _median_gap(p_code, p_day, n) if with_gaps else None
     return CustomerMetrics(frequency, monetary, first_day, last_day, typical_gap)
+
+
+def comeback_gaps(ledger: DailyLedger, n: int, end_day: int) -> np.ndarray:
+    """Days between each code's last purchase day on or before ``end_day`` and
+    the purchase day before it, over the whole ledger (no lookback window);
+    0 for codes with fewer than two purchase days."""
+    bought = (ledger.amount > 0) & (ledger.day <= end_day)
+    code, day = ledger.code[bought], ledger.day[bought]
+    out = np.zeros(n, dtype=np.int64)
+    if len(code) < 2:
+        return out
+    # Rows are sorted by (code, day): a group's last two rows are its last days.
+    last = np.r_[code[1:] != code[:-1], True]
+    has_previous = np.r_[False, code[1:] == code[:-1]]
+    rows = np.flatnonzero(last & has_previous)
+    out[code[rows]] = day[rows] - day[rows - 1]
+    return out

@@ -79,6 +79,7 @@ from odoo.tools.misc import get_lang
 from odoo.addons.base.models.res_lang import intersperse
 
 from ..engine.experiment import CONTROL_DAYS, draw_control_group
+from ..tools.settings import read_setting
 from .mail_activity import REPLACE_CONTEXT
 
 TOP_PRODUCTS = 3
@@ -580,11 +581,7 @@ class CustsegFollowup(models.AbstractModel):
         salesperson, else the segment owner, else the settings' default
         follow-up user, each only when it is an active internal user (not
         OdooBot, not archived, not portal); None when none of them is."""
-        # sudo: the setting is read on behalf of the run or of the button.
-        raw = (
-            self.env["ir.config_parameter"].sudo().get_param("custseg.followup_user_id")
-        )
-        default_user_id = int(raw) if raw and raw.isdigit() else None
+        default_user_id = read_setting(self.env, "custseg.followup_user_id")
         self.env.cr.execute(
             """
             SELECT p.id AS partner_id, p.customer_segment_id AS segment_id,
@@ -611,9 +608,7 @@ class CustsegFollowup(models.AbstractModel):
 
     @api.model
     def _lookback_days(self):
-        # sudo: a salesperson's button reads the segmentation settings too.
-        params = self.env["ir.config_parameter"].sudo()
-        return int(params.get_param("custseg.lookback_days") or 0)
+        return read_setting(self.env, "custseg.lookback_days")
 
     @api.model
     def _offers(self, partner_ids):

@@ -18,17 +18,18 @@ import pandas as pd
 from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..engine import segment_customers
+from ..tools.run_lock import RUN_LOCK_KEY, bound_to_connection, lock_holder
+from ..tools.settings import check_settings
+from ..tools.storable import storable_limit, unstorable
 from .account_move import posted_customer_moves
 from .custseg_run_progress import PHASES
 
 _logger = logging.getLogger(__name__)
 
-# pg advisory lock key ("custsg" in ASCII): one run at a time per database.
-RUN_LOCK_KEY = 0x637573747367
 CRON_SERIALIZATION_RETRIES = 3
 QUEUE_CRON_XMLID = "custseg_module.ir_cron_run_queued"
 # work_mem of the write-back's joins.
@@ -147,6 +148,19 @@ def write_copy_binary(columns):
         rows[f"value{index}"] = values
     # Signature, flags and header extension length (both 0), rows, trailer.
     return b"".join((COPY_BINARY_SIGNATURE, bytes(8), rows.tobytes(), b"\xff\xff"))
+
+
+MANAGER_GROUP = "custseg_module.group_custseg_manager"
+# Customers named in an overflow error; the others are counted.
+NAMED_CUSTOMERS = 5
+
+
+def _returns_ids(method):
+    """Over RPC, send the returned run as its ids (``[id]``): Odoo 18 does so
+    for a method marked @api.returns, Odoo 19 (which has no such decorator)
+    for any returned record. A record itself cannot be marshalled."""
+    returns = getattr(api, "returns", None)
+    return returns("self")(method) if returns else method
 
 
 def _figures_of(alias):
@@ -290,14 +304,16 @@ class CustsegRun(models.Model):
                 run.progress = 0.0
 
     # ------------------------------------------------------------------ entry points
+    @_returns_ids
     @api.model
     def run_segmentation(self, as_of=None):
         """Recompute every customer's segmentation from posted invoices.
 
-        Managers only. Returns the run record; raises UserError when another run
+        Managers only. Returns the run record (over XML-RPC or JSON-RPC: its id
+        in a one-element list, ``[run_id]``); raises UserError when another run
         holds the lock, and re-raises any failure after recording the run failed.
         """
-        self.check_access("create")
+        self._check_may_run()
         return self._run_segmentation(as_of)
 
     @api.model
@@ -306,26 +322,31 @@ class CustsegRun(models.Model):
         worker runs a queued run (see _cron_run_queued)."""
         as_of = fields.Date.to_date(as_of) or fields.Date.context_today(self)
         if not self._try_lock():
-            raise UserError(
-                self.env._(
-                    "A segmentation run is already in progress. Wait for it to "
-                    "finish, then look at Customer Segmentation › Runs."
-                )
-            )
+            raise UserError(self._lock_refusal())
+        # Odoo killed mid-statement must not leave the lock held for long.
+        bound_to_connection(self.env.cr)
         # sudo: the access check above is the gate; the run then reads invoices
         # and writes partners of every salesperson.
         runner = self.sudo()
         started, clock = fields.Datetime.now(), time.monotonic()
         progress = {"partner_count": 0, "transaction_count": 0}
+        first_error = None
         try:
             with self.env.cr.savepoint():
-                if queued_run:
-                    run = runner.browse(queued_run.id)
-                    run.start_datetime = started
-                else:
-                    run = runner.create({"as_of": as_of, "start_datetime": started})
-                run._execute(progress, clock)
-        except Exception as error:
+                try:
+                    if queued_run:
+                        run = runner.browse(queued_run.id)
+                        run.start_datetime = started
+                    else:
+                        run = runner.create({"as_of": as_of, "start_datetime": started})
+                    run._execute(progress, clock)
+                except Exception as error:
+                    first_error = error
+                    raise
+        except Exception as caught:
+            # When PostgreSQL ended the connection, rolling the savepoint back
+            # fails too ("cursor already closed"): the first error is the cause.
+            error = first_error or caught
             failed = runner._record_failure(
                 as_of, started, clock, progress, error, queued_run
             )
@@ -335,7 +356,10 @@ class CustsegRun(models.Model):
             (_logger.warning if retried else _logger.error)(
                 "Segmentation run %s failed: %s", failed.id, error
             )
-            raise
+            if error is caught:
+                raise
+            # The rollback's own error stays attached as the cause.
+            raise error from caught
         return run.with_env(self.env)
 
     @api.model
@@ -374,7 +398,7 @@ class CustsegRun(models.Model):
 
     @api.model
     def _queue_run(self):
-        self.check_access("create")
+        self._check_may_run()
         # sudo: the access check above is the gate (runs are not writable).
         runs = self.sudo()
         run = runs.search([("state", "in", ("queued", "running"))], limit=1)
@@ -429,6 +453,51 @@ class CustsegRun(models.Model):
 
     # ------------------------------------------------------------------ plumbing
     @api.model
+    def _check_may_run(self):
+        """Runs are started by segmentation managers and the scheduler only;
+        nobody creates a run record by hand (no create right on runs)."""
+        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only segmentation managers can run the segmentation.")
+            )
+
+    @api.model
+    def _lock_refusal(self):
+        """Why a run cannot start now: another one holds the lock, maybe the
+        last statement of a run whose Odoo process died."""
+        holder = lock_holder(self.env.cr)
+        return self.env._(
+            "A segmentation run is already in progress (database session "
+            "%(session)s, for %(seconds)s s). Wait for it to finish, then look "
+            "at Customer Segmentation › Runs. If Odoo was stopped or restarted "
+            "during a run, that run may still be finishing its last statement "
+            "in the database: PostgreSQL cancels it within seconds and releases "
+            "the lock, then you can run again.",
+            session=holder[0] if holder else "?",
+            seconds=holder[1] if holder and holder[1] is not None else "?",
+        )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_latest_done_run(self):
+        """Whether the next run is the baseline (no transitions, no follow-ups)
+        and the date recency counts from depend on the completed runs: the
+        latest one cannot be deleted."""
+        # sudo: the latest completed run of any company decides, also one the
+        # deleting user cannot see.
+        latest = self.sudo().search([("state", "=", "done")], limit=1)
+        if latest and latest.id in self.ids:
+            raise UserError(
+                self.env._(
+                    "%(run)s is the latest completed run and cannot be deleted: "
+                    "customers' recency counts from its date, and without any "
+                    "completed run the next run would be a baseline again (no "
+                    "transitions logged, no follow-ups for customers who move). "
+                    "Delete older or failed runs only.",
+                    run=latest.name,
+                )
+            )
+
+    @api.model
     def _try_lock(self):
         self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s)", RUN_LOCK_KEY))
         return self.env.cr.fetchone()[0]
@@ -464,6 +533,9 @@ class CustsegRun(models.Model):
 
     def _execute(self, progress, clock):
         self.ensure_one()
+        # Every custseg.* parameter, before any work: a bad one fails now,
+        # named, rather than after the aggregate and the engine.
+        check_settings(self.env)
         config = self._segmentation_config()
         timings = {}
         phases = 8
@@ -870,10 +942,53 @@ class CustsegRun(models.Model):
                 ]
                 # factorize codes a missing value -1: 0, NULL, once 1-based.
                 column = codes + 1
-            elif sql_type == "numeric":
-                column = np.rint(column.to_numpy() * 10 ** DECIMALS[name])
+            else:
+                self._check_storable(result, name, column, sql_type)
+                if sql_type == "numeric":
+                    column = np.rint(column.to_numpy() * 10 ** DECIMALS[name])
             columns.append(np.asarray(column).astype(WIRE_TYPES[sql_type][1]))
         return columns, labels
+
+    def _check_storable(self, result, name, column, sql_type):
+        """Fail, naming the customers and the figure, on values that the
+        column ``name`` cannot store: cast anyway, they would be written as
+        wrong numbers (see tools/storable.py)."""
+        if name in ("partner_id", "segment_id"):
+            return
+        decimals = DECIMALS.get(name, 0)
+        bad = unstorable(column.to_numpy(), sql_type, decimals)
+        if not bad.any():
+            return
+        partner_ids = result.index[bad].tolist()
+        values = column.to_numpy()[bad].tolist()
+        # sudo: the run names customers of every salesperson.
+        names = dict(
+            self.env["res.partner"]
+            .sudo()
+            .browse(partner_ids[:NAMED_CUSTOMERS])
+            .mapped(lambda partner: (partner.id, partner.display_name))
+        )
+        customers = ", ".join(
+            f"{names.get(partner_id, partner_id)} ({value:.6g})"
+            for partner_id, value in zip(
+                partner_ids[:NAMED_CUSTOMERS], values, strict=False
+            )
+        )
+        if len(partner_ids) > NAMED_CUSTOMERS:
+            customers += self.env._(
+                " and %(count)s more", count=len(partner_ids) - NAMED_CUSTOMERS
+            )
+        raise UserError(
+            self.env._(
+                "%(figure)s is out of range for %(customers)s: the database "
+                "stores at most %(limit).6g. Nothing was written. Check these "
+                "customers' invoices (an import with wrong amounts?), then run "
+                "again.",
+                figure=self.env["res.partner"]._fields[name].string,
+                customers=customers,
+                limit=storable_limit(sql_type, decimals),
+            )
+        )
 
     def _phase_history(self):
         """One INSERT … SELECT: a row per commercial partner whose segment, tier

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..engine import rescale_grid
 from ..tools import compat
+from ..tools.settings import read_setting
 from .res_partner import _ServerMarker
 
 PROSPECT_CODE = "prospect"
@@ -234,7 +235,17 @@ class CustsegSegment(models.Model):
     @api.depends("r_score_min", "r_score_max", "f_score_min", "f_score_max", "kind")
     @api.depends_context("lang")
     def _compute_rule_grid_html(self):
-        bins = self._score_bins()
+        try:
+            bins = self._score_bins()
+        except ValidationError as error:
+            # A parameter broken by hand must not break the segment form: it
+            # shows the error where the grid would be.
+            message = Markup('<div class="alert alert-warning">{}</div>').format(
+                error.args[0]
+            )
+            for segment in self:
+                segment.rule_grid_html = message
+            return
         grid = self._rule_grid()
         rules = {
             segment.code: segment for segment in self.search([("kind", "=", "rule")])
@@ -343,9 +354,7 @@ class CustsegSegment(models.Model):
 
     @api.model
     def _score_bins(self):
-        # sudo: the number of score bins is a system parameter, which only
-        # administrators may read; every user sees the grid built from it.
-        return int(self.env["ir.config_parameter"].sudo().get_param("custseg.bins", 5))
+        return read_setting(self.env, "custseg.bins")
 
     @api.model
     def _rule_grid(self, excluded_ids=()):
@@ -516,8 +525,9 @@ class CustsegSegment(models.Model):
     )
     def _check_rule_grid(self):
         # Data files create segments one at a time: the grid is checked once
-        # they are all loaded (see data/custseg_segment_data.xml).
-        if self.env.context.get("install_filename"):
+        # they are all loaded (see data/custseg_segment_data.xml). Data files
+        # load while the registry is not ready yet, which no RPC call can be.
+        if not self.env.registry.ready:
             return
         if self.env.context.get("custseg_regrid") is REGRID_CONTEXT:
             return

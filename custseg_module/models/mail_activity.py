@@ -31,6 +31,9 @@ FOLLOWUP_OWNED_FIELDS = frozenset(
         "custseg_purchase_probability",
     }
 )
+# What a follow-up is attached to: moving it to another record would leave
+# its customer's marks (custseg_partner_id) pointing elsewhere.
+FOLLOWUP_TARGET_FIELDS = frozenset({"res_model", "res_model_id", "res_id"})
 # A run replacing or withdrawing a follow-up: deleted, but not done.
 REPLACE_CONTEXT = _ServerMarker("replace")
 
@@ -130,6 +133,17 @@ class MailActivity(models.Model):
 
     def write(self, vals):
         self._custseg_check_owned_fields([vals])
+        if (
+            not self.env.su
+            and FOLLOWUP_TARGET_FIELDS & set(vals)
+            and self.filtered("custseg_segment_id")
+        ):
+            raise AccessError(
+                self.env._(
+                    "A segment follow-up stays on its customer: schedule a new "
+                    "activity for another one instead of moving this one."
+                )
+            )
         closing = self.browse()
         if "active" in vals and not vals["active"]:
             closing = self._custseg_open_followups()

@@ -8,6 +8,7 @@ from odoo.exceptions import ValidationError
 from ..engine import SegmentationConfig
 from ..engine.config import MAX_BINS
 from ..engine.profit import CostToServe
+from ..tools.settings import read_setting
 
 ENGINE_DEFAULTS = {
     field.name: field.default
@@ -213,7 +214,11 @@ class ResConfigSettings(models.TransientModel):
     def get_values(self):
         values = super().get_values()
         for setting, (key, default) in TRUE_BY_DEFAULT_FLAGS.items():
-            values[setting] = self._custseg_flag(key, default)
+            try:
+                values[setting] = self._custseg_flag(key, default)
+            except ValidationError:
+                # The form still opens; saving it stores a valid value.
+                values[setting] = default
         return values
 
     def set_values(self):
@@ -238,9 +243,9 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model
     def _custseg_flag(self, key, default):
-        # sudo: reading one of our own flags, which users may not read directly.
-        raw = self.env["ir.config_parameter"].sudo().get_param(key)
-        return default if raw in (None, False) else raw == "True"
+        """A flag parameter; ``default`` is its declared default (see
+        tools/settings.py), kept in the signature for the callers."""
+        return read_setting(self.env, key)
 
     def _custseg_label(self, name):
         """A setting's label as the screen shows it, in the user's language,
@@ -368,50 +373,15 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def _custseg_engine_config(self):
         """The engine configuration from the saved settings and segments."""
-        # sudo: system parameters are readable by administrators only; a run
-        # (already checked to be a manager's or the cron's) needs them.
-        params = self.env["ir.config_parameter"].sudo()
-
-        def number(key, kind, default):
-            """A stored parameter as an int or float; a ValidationError naming
-            it when someone stored something else behind the settings' back."""
-            raw = params.get_param(key)
-            if raw is None or raw is False or raw == "":
-                return default
-            try:
-                value = float(raw)
-                if kind is int:
-                    if not value.is_integer():
-                        raise ValueError(raw)
-                    return int(value)
-                return value
-            except (TypeError, ValueError, OverflowError):
-                raise ValidationError(
-                    self.env._(
-                        "Invalid segmentation settings: the system parameter "
-                        "%(key)s is %(raw)s, not a number. Save the settings "
-                        "again, or fix it in Settings › Technical › System "
-                        "Parameters.",
-                        key=key,
-                        raw=repr(raw),
-                    )
-                ) from None
-
         values = {
-            engine: number(
-                self._fields[setting].config_parameter,
-                type(ENGINE_DEFAULTS[engine]),
-                ENGINE_DEFAULTS[engine],
-            )
+            engine: read_setting(self.env, self._fields[setting].config_parameter)
             for setting, engine in ENGINE_PARAMETERS.items()
         }
         tier_cuts = tuple(
-            number(self._fields[name].config_parameter, float, default)
-            for name, default in zip(
-                TIER_CUT_FIELDS, ENGINE_DEFAULTS["tier_cuts"], strict=True
-            )
+            read_setting(self.env, self._fields[name].config_parameter)
+            for name in TIER_CUT_FIELDS
         )
-        lookback = number("custseg.lookback_days", int, 0)
+        lookback = read_setting(self.env, "custseg.lookback_days")
         clustering = self._custseg_flag(*TRUE_BY_DEFAULT_FLAGS["custseg_clustering"])
         return self._custseg_validate(
             lookback_days=lookback,

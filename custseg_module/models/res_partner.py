@@ -52,8 +52,13 @@ MEANING_ORDERS = {
     "lifecycle_stage": [value for value, _label in LIFECYCLE_STAGES],
 }
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
+# Who reads the segmentation figures of customers (field groups=).
+SEGMENTATION_USER = "custseg_module.group_custseg_user"
 # Fields a manager may set by hand; everything else only a run writes.
 MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
+# Fields only the module writes: the run's figures, and the day the last
+# follow-up was closed (written when an activity is done).
+MODULE_FIELDS = {*WRITTEN_FIELDS, "segment_followup_done_date"}
 
 
 class _ServerMarker:
@@ -89,12 +94,14 @@ class ResPartner(models.Model):
         ondelete="restrict",
         tracking=True,
         group_expand="_read_group_customer_segment_ids",
+        groups=SEGMENTATION_USER,
     )
     value_tier = fields.Selection(
         VALUE_TIERS,
         copy=False,
         help="Pareto tier of the customer's net revenue: key customers make the "
         "first share of revenue, then important, ordinary and small ones.",
+        groups=SEGMENTATION_USER,
     )
     lifecycle_stage = fields.Selection(
         LIFECYCLE_STAGES,
@@ -103,6 +110,7 @@ class ResPartner(models.Model):
         "repeat, regular, lapsing, churned...), from the time since its last purchase "
         "compared with its usual gap. The segment, by contrast, ranks the "
         "customer's recency and frequency against all other customers.",
+        groups=SEGMENTATION_USER,
     )
     # Not stored: a stored day count would change on every customer every day
     # and make each daily run rewrite them all (README, Performance).
@@ -113,59 +121,83 @@ class ResPartner(models.Model):
         aggregator="avg",
         help="Days from the last purchase to the as-of date of the latest "
         "segmentation run, the date the R score was computed at.",
+        groups=SEGMENTATION_USER,
     )
     rfm_frequency = fields.Integer(
         string="Frequency",
         copy=False,
         help="Distinct purchase days with a positive net amount.",
+        groups=SEGMENTATION_USER,
     )
     rfm_monetary = fields.Monetary(
         string="Net Revenue",
         copy=False,
         help="Untaxed invoices minus refunds, in the currency of the company "
         "that ran the segmentation.",
+        groups=SEGMENTATION_USER,
     )
-    rfm_r_score = fields.Integer(string="R Score", copy=False, aggregator="avg")
-    rfm_f_score = fields.Integer(string="F Score", copy=False, aggregator="avg")
-    rfm_m_score = fields.Integer(string="M Score", copy=False, aggregator="avg")
-    rfm_code = fields.Char(string="RFM Code", copy=False)
-    first_purchase_date = fields.Date(copy=False)
-    last_purchase_date = fields.Date(copy=False)
+    rfm_r_score = fields.Integer(
+        string="R Score", copy=False, aggregator="avg", groups=SEGMENTATION_USER
+    )
+    rfm_f_score = fields.Integer(
+        string="F Score", copy=False, aggregator="avg", groups=SEGMENTATION_USER
+    )
+    rfm_m_score = fields.Integer(
+        string="M Score", copy=False, aggregator="avg", groups=SEGMENTATION_USER
+    )
+    rfm_code = fields.Char(string="RFM Code", copy=False, groups=SEGMENTATION_USER)
+    first_purchase_date = fields.Date(copy=False, groups=SEGMENTATION_USER)
+    last_purchase_date = fields.Date(copy=False, groups=SEGMENTATION_USER)
     purchase_probability = fields.Float(
         string="Purchase Likelihood",
         digits=(16, 4),
         copy=False,
         aggregator="avg",
         help="Probability of at least one purchase within the likelihood horizon.",
+        groups=SEGMENTATION_USER,
     )
     predicted_clv = fields.Monetary(
         string="Predicted CLV",
         copy=False,
         help="Expected net revenue over the lifetime-value horizon.",
+        groups=SEGMENTATION_USER,
     )
-    customer_cluster = fields.Char(string="Cluster", copy=False)
+    customer_cluster = fields.Char(
+        string="Cluster", copy=False, groups=SEGMENTATION_USER
+    )
     segment_date = fields.Date(
         string="In Segment Since",
         copy=False,
         help="When the customer entered its current segment.",
+        groups=SEGMENTATION_USER,
     )
     segment_locked = fields.Boolean(
         string="Segment Locked",
         copy=False,
         help="Set by hand: runs keep this segment but still refresh the figures.",
+        groups=SEGMENTATION_USER,
     )
     segment_history_ids = fields.One2many(
-        "custseg.partner.history", "partner_id", string="Segment History"
+        "custseg.partner.history",
+        "partner_id",
+        string="Segment History",
+        groups=SEGMENTATION_USER,
     )
-    segment_history_count = fields.Integer(compute="_compute_segment_history_count")
+    segment_history_count = fields.Integer(
+        compute="_compute_segment_history_count", groups=SEGMENTATION_USER
+    )
     recommendation_ids = fields.One2many(
-        "custseg.recommendation", "partner_id", string="Recommended Products"
+        "custseg.recommendation",
+        "partner_id",
+        string="Recommended Products",
+        groups=SEGMENTATION_USER,
     )
     next_best_product_id = fields.Many2one(
         "product.product",
         string="Offer",
         compute="_compute_next_best_product_id",
         help="The first product the last run recommends offering this customer.",
+        groups=SEGMENTATION_USER,
     )
     segment_followup_done_date = fields.Date(
         string="Last Follow-up Done",
@@ -173,6 +205,7 @@ class ResPartner(models.Model):
         readonly=True,
         help="When the customer's last segment follow-up was done or cancelled; "
         "reminders count their interval from this day.",
+        groups=SEGMENTATION_USER,
     )
     custseg_control_until = fields.Date(
         string="In Control Group Until",
@@ -180,12 +213,16 @@ class ResPartner(models.Model):
         help="The customer was held out of its segment's follow-up as part of the "
         "control group that measures the follow-ups' lift: no follow-up until "
         "this day, on purpose.",
+        groups=SEGMENTATION_USER,
     )
 
     # The last run's profit figures of the commercial partner (custseg.partner
     # .profit): read, never stored here, as they move every day.
     profit_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_profit_figures", string="Profit Currency"
+        "res.currency",
+        compute="_compute_profit_figures",
+        string="Profit Currency",
+        groups=SEGMENTATION_USER,
     )
     profit_revenue = fields.Monetary(
         compute="_compute_profit_figures",
@@ -193,27 +230,32 @@ class ResPartner(models.Model):
         string="Window Net Revenue",
         help="Net revenue over the lookback window, refunds deducted, from the "
         "last run.",
+        groups=SEGMENTATION_USER,
     )
     profit_cost = fields.Monetary(
         compute="_compute_profit_figures",
         currency_field="profit_currency_id",
         string="Cost of Goods",
+        groups=SEGMENTATION_USER,
     )
     profit_margin = fields.Monetary(
         compute="_compute_profit_figures",
         currency_field="profit_currency_id",
         string="Gross Margin",
+        groups=SEGMENTATION_USER,
     )
     profit_cost_to_serve = fields.Monetary(
         compute="_compute_profit_figures",
         currency_field="profit_currency_id",
         string="Cost to Serve",
+        groups=SEGMENTATION_USER,
     )
     profit_amount = fields.Monetary(
         compute="_compute_profit_figures",
         currency_field="profit_currency_id",
         string="Profit",
         help="Gross margin minus cost to serve, from the last run.",
+        groups=SEGMENTATION_USER,
     )
 
     def _compute_profit_figures(self):
@@ -235,6 +277,36 @@ class ResPartner(models.Model):
     @api.model
     def _commercial_fields(self):
         return super()._commercial_fields() + WRITTEN_FIELDS + ["segment_locked"]
+
+    def _custseg_sync_values(self, method, field_names):
+        """Odoo's ``method`` (the values of commercial fields to copy to
+        contacts), reading the segmentation fields as superuser: a user who
+        may not read them still creates contacts of a segmented company, and
+        the contact still gets the company's figures."""
+        ours = [name for name in field_names if name in self._custseg_synced_fields()]
+
+        def convert(partners, names):
+            # Odoo's method on another recordset than self (ruff misreads it).
+            return getattr(super(ResPartner, partners), method)(names)  # noqa: UP008
+
+        if not ours or self.env.su:
+            return convert(self, field_names)
+        values = convert(self, [name for name in field_names if name not in ours])
+        # sudo: copying the company's figures to its contact is no user read.
+        values.update(convert(self.sudo(), ours))
+        return values
+
+    @api.model
+    def _custseg_synced_fields(self):
+        return {*WRITTEN_FIELDS, "segment_locked"}
+
+    def _update_fields_values(self, fields):
+        # Odoo 18's name.
+        return self._custseg_sync_values("_update_fields_values", fields)
+
+    def _convert_fields_to_values(self, field_names):
+        # Odoo 19's name.
+        return self._custseg_sync_values("_convert_fields_to_values", field_names)
 
     @api.model
     def _custseg_recency_date(self):
@@ -385,7 +457,7 @@ class ResPartner(models.Model):
             # The merge wizard fills the survivor's empty fields with the
             # duplicates' values: for the segmentation that would mix two
             # customers' figures. The survivor keeps its own until the next run.
-            owned = set(WRITTEN_FIELDS) | MANUAL_FIELDS
+            owned = MODULE_FIELDS | MANUAL_FIELDS
             return self.with_context(custseg_merge=None).write(
                 {name: value for name, value in vals.items() if name not in owned}
             )
@@ -519,7 +591,7 @@ class ResPartner(models.Model):
 
     def _check_segmentation_write(self, vals):
         """Segmentation figures are the run's; only managers override segments."""
-        touched = set(vals) & (set(WRITTEN_FIELDS) | MANUAL_FIELDS)
+        touched = set(vals) & (MODULE_FIELDS | MANUAL_FIELDS)
         if not touched or self.env.su:
             return
         computed = touched - MANUAL_FIELDS
@@ -547,11 +619,15 @@ class ResPartner(models.Model):
     def action_schedule_followup(self):
         """Best List button: schedule the segment's follow-up of these customers
         now. A customer keeps an open follow-up of its segment; one of another
-        segment is replaced (see custseg.followup)."""
+        segment is replaced (see custseg.followup). Segmentation users only."""
+        if not self.env.su and not self.env.user.has_group(SEGMENTATION_USER):
+            raise AccessError(
+                self.env._("Only segmentation users can schedule segment follow-ups.")
+            )
         self.check_access("read")
-        # sudo: reading the settings, replacing a follow-up assigned to someone
-        # else and subscribing the salesperson need more than a salesperson has;
-        # the read access checked above is the gate.
+        # sudo: replacing a follow-up assigned to someone else and subscribing
+        # the salesperson need more than a salesperson has; the segmentation
+        # group and the read access checked above are the gate.
         result = self.env["custseg.followup"].sudo()._schedule_now(self)
         if result["in_control"] and not result["created"]:
             message = self.env._(

@@ -13,3 +13,5 @@ from . import test_segment_grid
 from . import test_profit
 from . import test_recommendations
 from . import test_odoo_versions
+from . import test_run_hardening
+from . import test_access_rpc

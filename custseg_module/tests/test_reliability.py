@@ -290,8 +290,9 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
             self.assertTrue(cron_env["custseg.run"]._try_lock())
             with self.assertRaisesRegex(
                 UserError,
-                r"A segmentation run is already in progress\. Wait for it to "
-                r"finish, then look at Customer Segmentation › Runs\.",
+                r"A segmentation run is already in progress \(database session "
+                r"\d+, for \d+ s\)\. Wait for it to finish, then look at "
+                r"Customer Segmentation › Runs\.",
             ):
                 self.env["custseg.run"].with_user(self.manager).run_segmentation()
             # Refused before it started: neither a run nor a failed run.

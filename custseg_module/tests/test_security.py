@@ -22,11 +22,12 @@ MODULE_DIR = Path(__file__).resolve().parents[1]
 
 # model -> operations of (segmentation users incl. salespeople, managers):
 # r read, w write, c create, d delete. Runs, their lines and the history are
-# written by the run only; managers may delete old ones.
+# written by the run only; managers may delete old runs (with their lines) and
+# transitions.
 ACCESS_MATRIX = {
     "custseg.segment": ("r", "rwcd"),
-    "custseg.run": ("r", "rcd"),
-    "custseg.run.line": ("r", "rcd"),
+    "custseg.run": ("r", "rd"),
+    "custseg.run.line": ("r", "r"),
     "custseg.partner.history": ("r", "rd"),
     # The grid editor: managers only (it rewrites the segments).
     "custseg.grid.editor": ("", "rwcd"),
