@@ -17,6 +17,8 @@ class CustsegFollowupDone(models.TransientModel):
     activity_count = fields.Integer(compute="_compute_activity_count")
     outcome = fields.Selection(FOLLOWUP_OUTCOMES, required=True)
     feedback = fields.Text()
+    # Set by the chatter's "Done & Schedule Next": the next activity's form follows.
+    schedule_next = fields.Boolean()
 
     @api.depends("activity_ids")
     def _compute_activity_count(self):
@@ -25,7 +27,16 @@ class CustsegFollowupDone(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        self.activity_ids.filtered("active").with_context(
+        activities = self.activity_ids.filtered("active").with_context(
             custseg_outcome=self.outcome
-        ).action_feedback(feedback=self.feedback or False)
+        )
+        if self.schedule_next and len(activities) == 1:
+            action = activities.action_feedback_schedule_next(
+                feedback=self.feedback or False
+            )
+            if action:
+                action["context"].pop("custseg_outcome", None)
+                return action
+        else:
+            activities.action_feedback(feedback=self.feedback or False)
         return {"type": "ir.actions.act_window_close"}

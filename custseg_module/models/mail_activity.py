@@ -162,6 +162,11 @@ class MailActivity(models.Model):
         followups = self._custseg_open_followups()
         if not followups or self.env.context.get("custseg_outcome"):
             return super().action_done()
+        return self.action_custseg_done_dialog()
+
+    def action_custseg_done_dialog(self, feedback=False, schedule_next=False):
+        """The Done dialog for these follow-ups; the chatter's Mark Done popover
+        opens it with the feedback already typed there."""
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Follow-up Done"),
@@ -169,8 +174,17 @@ class MailActivity(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
             "target": "new",
-            "context": {"default_activity_ids": [Command.set(self.ids)]},
+            "context": {
+                "default_activity_ids": [Command.set(self.ids)],
+                "default_feedback": feedback or False,
+                "default_schedule_next": bool(schedule_next) and len(self) == 1,
+            },
         }
+
+    def _to_store_defaults(self, *args, **kwargs):
+        # Odoo 19 sends only listed fields to the chatter; its Mark Done popover
+        # needs to know a follow-up (Odoo 18 sends every field).
+        return [*super()._to_store_defaults(*args, **kwargs), "custseg_segment_id"]
 
     def _action_done(self, feedback=False, attachment_ids=None):
         outcome = self.env.context.get("custseg_outcome")

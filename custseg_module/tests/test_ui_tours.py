@@ -219,6 +219,44 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
             "/odoo", "custseg_segment_profile_tour", login=self.manager.login
         )
 
+    def test_salesperson_marks_followup_done_in_chatter(self):
+        """The chatter's Mark Done popover asks a segment follow-up for its
+        outcome (Done & Schedule Next included); other activities are done as
+        in Odoo."""
+        customer = self.grid_customers[5, 1]
+        welcome = self.env["mail.activity"].search(
+            [("custseg_partner_id", "=", customer.id)]
+        )
+        self.assertEqual(welcome.custseg_segment_id, self.segments["new"])
+        todo = customer.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary="Send the brochure",
+            user_id=self.salesman.id,
+        )
+        messages = customer.message_ids
+
+        self.start_tour(
+            f"/odoo/res.partner/{customer.id}",
+            "custseg_chatter_done_tour",
+            login=self.salesman.login,
+        )
+
+        self.env.invalidate_all()
+        self.assertFalse(welcome.exists().filtered("active"))
+        self.assertFalse(todo.exists().filtered("active"))
+        done = (customer.message_ids - messages).filtered("mail_activity_type_id")
+        self.assertEqual(len(done), 2)
+        by_outcome = {message.custseg_outcome: message for message in done}
+        self.assertEqual(set(by_outcome), {False, "reached"})
+        self.assertIn("Brochure sent by post", str(by_outcome[False].body))
+        self.assertFalse(by_outcome[False].custseg_segment_id)
+        self.assertIn("Call back in May", str(by_outcome["reached"].body))
+        self.assertEqual(by_outcome["reached"].custseg_segment_id, self.segments["new"])
+        self.assertEqual(
+            customer.segment_followup_done_date,
+            fields.Date.context_today(customer.with_user(self.salesman)),
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestBackgroundRunTour(CustsegFixtures, HttpCase):
