@@ -168,7 +168,7 @@ class TestAccessOverXmlRpc(CustsegFixtures, HttpCase):
         for context in ({"install_filename": "custseg_segment_data.xml"}, {}):
             with (
                 self.subTest(context=context),
-                self.assertRaisesRegex(Fault, "doubled cells"),
+                self.assertRaisesRegex(Fault, "Cells in more than one segment"),
             ):
                 self._rpc(
                     self.manager,
