@@ -214,6 +214,22 @@ def moves_sql(cr):
 
 
 PRODUCTS = 5_000
+
+
+def products_sql(cr):
+    """PRODUCTS_SQL with the purchase unit column where this database's
+    product_template has it (19.0 dropped uom_po_id)."""
+    cr.execute(
+        "SELECT 1 FROM information_schema.columns "
+        "WHERE table_name = 'product_template' AND column_name = 'uom_po_id'"
+    )
+    present = bool(cr.fetchone())
+    return PRODUCTS_SQL.format(
+        uom_po_column="uom_po_id," if present else "",
+        uom_po_value="%(uom)s," if present else "",
+    )
+
+
 THEMES = 100
 
 PRODUCTS_SQL = """
@@ -225,12 +241,12 @@ WITH drawn AS MATERIALIZED (
       FROM generate_series(1, %(products)s) k
 ), template AS (
     INSERT INTO product_template (
-        id, name, type, categ_id, uom_id, uom_po_id, service_tracking,
+        id, name, type, categ_id, uom_id, {uom_po_column} service_tracking,
         list_price, sale_ok, purchase_ok, active, create_uid, write_uid,
         create_date, write_date)
     SELECT %(base_template)s + k,
            jsonb_build_object('en_US', 'Bench Product ' || k), 'consu',
-           %(category)s, %(uom)s, %(uom)s, 'no', price, true, true, true,
+           %(category)s, %(uom)s, {uom_po_value} 'no', price, true, true, true,
            1, 1, %(now)s::timestamp, %(now)s::timestamp
       FROM drawn
 )
@@ -398,7 +414,7 @@ def populate_lines(cr, main, foreign, base_partner, base_move, as_of=AS_OF):
     base_product = _one(cr, "SELECT COALESCE(MAX(id), 0) FROM product_product")
     uom = _one(cr, "SELECT id FROM uom_uom ORDER BY id LIMIT 1")
     cr.execute(
-        PRODUCTS_SQL,
+        products_sql(cr),
         {
             "products": PRODUCTS,
             "base_template": base_template,

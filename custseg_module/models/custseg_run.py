@@ -1026,10 +1026,12 @@ class CustsegRun(models.Model):
         """Posted customer invoice and refund lines with a product, per
         commercial partner, product and invoice date, quantities signed
         (refunds negative), from ``date_from`` (excluded) to the run's date.
-        Overridable: its columns are LINES_ROW's, none NULL."""
+        Overridable: its columns are LINES_ROW's, none NULL (a product
+        without category, which 19.0 allows, has category 0)."""
         return SQL(
             """
-            SELECT m.commercial_partner_id, l.product_id, pt.categ_id,
+            SELECT m.commercial_partner_id, l.product_id,
+                   COALESCE(pt.categ_id, 0),
                    m.invoice_date - DATE '1970-01-01',
                    SUM(CASE WHEN m.move_type = 'out_refund' THEN -l.quantity
                             ELSE l.quantity END)::float8
@@ -1064,7 +1066,10 @@ class CustsegRun(models.Model):
             {
                 "partner_id": rows["partner_id"].astype(np.int64),
                 "product_id": rows["product_id"].astype(np.int64),
-                "categ_id": rows["categ_id"].astype(np.int64),
+                # 0: no category (see _invoice_lines_query).
+                "categ_id": pd.Series(rows["categ_id"].astype(np.float64)).replace(
+                    0.0, np.nan
+                ),
                 "date": pd.to_datetime(rows["day"].astype(np.int64), unit="D"),
                 "quantity": rows["quantity"].astype(np.float64),
             }
