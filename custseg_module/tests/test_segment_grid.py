@@ -3,6 +3,8 @@
 currencies, tier and stage order, one vocabulary, manual moves in the
 history, settings errors in the user's words."""
 
+import warnings
+
 from lxml import etree
 
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -11,6 +13,15 @@ from odoo.tests import tagged
 from .common import AS_OF, CustsegGridCommon
 
 RANGES = ("r_score_min", "r_score_max", "f_score_min", "f_score_max")
+
+
+def _web_read_group(model, *args, **kwargs):
+    """The group rows the web client's list and pivot show: read_group in
+    18.0, still there but deprecated in 19.0 (its views call
+    formatted_read_group, whose rows have another shape)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return model.read_group(*args, **kwargs)
 
 
 @tagged("post_install", "-at_install")
@@ -169,7 +180,8 @@ class TestNumbersReadRight(CustsegGridCommon):
         for name in ("rfm_monetary", "predicted_clv"):
             self.assertEqual(Partner._fields[name].aggregator, "sum", name)
         domain = [("id", "in", self.partners.ids)]
-        [group] = Partner.read_group(
+        [group] = _web_read_group(
+            Partner,
             domain,
             ["purchase_probability", "rfm_r_score", "rfm_monetary"],
             ["user_id"],
@@ -214,7 +226,8 @@ class TestNumbersReadRight(CustsegGridCommon):
         Partner = self.env["res.partner"]
         domain = [("id", "in", self.partners.ids)]
         tiers = [
-            g["value_tier"] for g in Partner.read_group(domain, [], ["value_tier"])
+            g["value_tier"]
+            for g in _web_read_group(Partner, domain, [], ["value_tier"])
         ]
         order = ["key", "important", "ordinary", "small", "negative"]
         self.assertGreater(len(tiers), 2)
@@ -230,22 +243,24 @@ class TestNumbersReadRight(CustsegGridCommon):
         ]
         stages = [
             g["lifecycle_stage"]
-            for g in Partner.read_group(domain, [], ["lifecycle_stage"], lazy=False)
+            for g in _web_read_group(
+                Partner, domain, [], ["lifecycle_stage"], lazy=False
+            )
         ]
         self.assertGreater(len(stages), 2)
         self.assertEqual(stages, sorted(stages, key=stages_order.index))
         # Descending, and as the second level of a pivot.
         tiers_desc = [
             g["value_tier"]
-            for g in Partner.read_group(
-                domain, [], ["value_tier"], orderby="value_tier desc"
+            for g in _web_read_group(
+                Partner, domain, [], ["value_tier"], orderby="value_tier desc"
             )
         ]
         self.assertEqual(tiers_desc, list(reversed(tiers)))
         pairs = [
             (g["user_id"][0], g["value_tier"])
-            for g in Partner.read_group(
-                domain, [], ["user_id", "value_tier"], lazy=False
+            for g in _web_read_group(
+                Partner, domain, [], ["user_id", "value_tier"], lazy=False
             )
         ]
         self.assertEqual([tier for _user, tier in pairs], tiers)
