@@ -10,9 +10,7 @@ class CustsegGridEditorLine(models.TransientModel):
     editor_id = fields.Many2one(
         "custseg.grid.editor", required=True, ondelete="cascade", index=True
     )
-    segment_id = fields.Many2one(
-        "custseg.segment", string="Segment", required=True, readonly=True
-    )
+    segment_id = fields.Many2one("custseg.segment", required=True, readonly=True)
     color = fields.Integer(related="segment_id.color")
     r_score_min = fields.Integer(string="Recency From", required=True)
     r_score_max = fields.Integer(string="Recency To", required=True)

@@ -38,7 +38,6 @@ class CustsegLiftReport(models.Model):
     )
     window = fields.Selection(
         [(str(days), f"{days} days") for days in LIFT_WINDOWS],
-        string="Window",
         readonly=True,
         help="Days after the entry into the segment over which purchases count.",
     )
@@ -49,7 +48,6 @@ class CustsegLiftReport(models.Model):
     )
     customer_count = fields.Integer(string="Customers", readonly=True)
     purchase_rate = fields.Float(
-        string="Purchase Rate",
         readonly=True,
         aggregator="avg",
         digits=(16, 4),
@@ -73,7 +71,6 @@ class CustsegLiftReport(models.Model):
     )
     outcome = fields.Selection(
         FOLLOWUP_OUTCOMES,
-        string="Outcome",
         readonly=True,
         help="The outcome recorded on the follow-up marked done within the window.",
     )

@@ -179,7 +179,7 @@ class CustsegRun(models.Model):
     _rec_names_search = ["as_of"]
 
     name = fields.Char(compute="_compute_name")
-    as_of = fields.Date(string="As Of", required=True, readonly=True)
+    as_of = fields.Date(required=True, readonly=True)
     state = fields.Selection(
         [
             ("queued", "Queued"),

@@ -40,9 +40,7 @@ class CustsegSegment(models.Model):
         help="Rule segments own cells of the recency × frequency score grid; "
         "the prospect segment holds customers without a purchase.",
     )
-    profile_ids = fields.One2many(
-        "custseg.segment.profile", "segment_id", string="Profile"
-    )
+    profile_ids = fields.One2many("custseg.segment.profile", "segment_id")
     profile_currency_id = fields.Many2one(
         "res.currency", compute="_compute_profile_currency_id"
     )
@@ -153,7 +151,6 @@ class CustsegSegment(models.Model):
     revenue = fields.Monetary(compute="_compute_kpis", string="Net Revenue")
     revenue_share = fields.Float(
         compute="_compute_kpis",
-        string="Revenue Share",
         help="Share of the positive net revenue of all segmented customers.",
     )
     average_clv = fields.Monetary(
@@ -161,12 +158,10 @@ class CustsegSegment(models.Model):
     )
     profit_this_month = fields.Monetary(
         compute="_compute_month_profit",
-        string="Profit This Month",
         help="From the segment P&L of the last run, in the current company.",
     )
     profit_last_month = fields.Monetary(
         compute="_compute_month_profit",
-        string="Profit Last Month",
     )
     rule_grid_html = fields.Html(
         string="R × F Grid",

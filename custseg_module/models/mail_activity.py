@@ -112,7 +112,7 @@ class MailActivity(models.Model):
     custseg_email = fields.Char(related="custseg_partner_id.email", string="Email")
 
     def init(self):
-        super().init()
+        res = super().init()
         # At most one open follow-up per customer (and plan step); done ones are
         # deleted or archived, so they do not count.
         self.env.cr.execute(
@@ -125,6 +125,7 @@ class MailActivity(models.Model):
                 SQL.identifier(OPEN_FOLLOWUP_INDEX),
             )
         )
+        return res
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -172,7 +172,6 @@ class ResPartner(models.Model):
         groups=SEGMENTATION_USER,
     )
     segment_locked = fields.Boolean(
-        string="Segment Locked",
         copy=False,
         help="Set by hand: runs keep this segment but still refresh the figures.",
         groups=SEGMENTATION_USER,
@@ -180,7 +179,6 @@ class ResPartner(models.Model):
     segment_history_ids = fields.One2many(
         "custseg.partner.history",
         "partner_id",
-        string="Segment History",
         groups=SEGMENTATION_USER,
     )
     segment_history_count = fields.Integer(
@@ -221,7 +219,6 @@ class ResPartner(models.Model):
     profit_currency_id = fields.Many2one(
         "res.currency",
         compute="_compute_profit_figures",
-        string="Profit Currency",
         groups=SEGMENTATION_USER,
     )
     profit_revenue = fields.Monetary(

@@ -127,7 +127,7 @@ class TestFollowupWeek(FollowupAssertions, CustsegGridCommon):
         wizard = (
             self.env["custseg.followup.done"]
             .with_user(self.salesman)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"outcome": "not_interested", "feedback": "Moved to a rival"})
         )
         self.assertEqual(wizard.activity_ids, followups)
