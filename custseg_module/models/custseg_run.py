@@ -415,6 +415,10 @@ class CustsegRun(models.Model):
         """Cron worker: run the queued runs, oldest first. Each is marked Running
         and committed first, so the form shows it; its write-back then runs in
         one transaction, as every run. Never raises."""
+        # This job's cursor is the cron worker's own (ir.cron opens one per job):
+        # committing here is what shows Running to the user and keeps each run's
+        # outcome when the next one fails (19.0's ir.cron._commit_progress commits too).
+        # pylint: disable=invalid-commit
         cron = self.env.ref(QUEUE_CRON_XMLID)
         # sudo: the scheduler, not a user, runs the queue.
         queued = self.sudo().search([("state", "=", "queued")], order="id")
