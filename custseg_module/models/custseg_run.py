@@ -224,7 +224,7 @@ class CustsegRun(models.Model):
     activity_created_count = fields.Integer(
         string="Follow-ups Created",
         readonly=True,
-        help="Follow-up activities this run scheduled (see custseg.followup).",
+        help="Follow-ups this run scheduled (see custseg.followup).",
     )
     activity_replaced_count = fields.Integer(
         string="Follow-ups Replaced",

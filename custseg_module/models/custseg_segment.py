@@ -80,14 +80,14 @@ class CustsegSegment(models.Model):
     )
     followup_activity_type_id = fields.Many2one(
         "mail.activity.type",
-        string="Follow-up Activity",
+        string="Follow-up Type",
         domain="['|', ('res_model', '=', False), ('res_model', '=', 'res.partner')]",
         ondelete="set null",
     )
     followup_summary = fields.Char(
         string="Follow-up Summary",
         translate=True,
-        help="Title of the follow-up activity, e.g. Win-back call.",
+        help="Title of the follow-up, e.g. Win-back call.",
     )
     followup_delay_days = fields.Integer(
         string="Follow-up Deadline (days)",
@@ -100,7 +100,7 @@ class CustsegSegment(models.Model):
         string="Follow-up Plan",
         domain="[('res_model', '=', 'res.partner')]",
         ondelete="set null",
-        help="Launch every step of this activity plan instead of one activity; "
+        help="Launch every step of this activity plan instead of one follow-up; "
         "the plan date is the follow-up deadline.",
     )
     followup_repeat_days = fields.Integer(

@@ -47,7 +47,7 @@ class MailActivity(models.Model):
         index=True,
         readonly=True,
         ondelete="set null",
-        help="The segment whose follow-up this activity is.",
+        help="The segment that scheduled this follow-up.",
     )
     custseg_run_id = fields.Many2one(
         "custseg.run",
@@ -68,7 +68,7 @@ class MailActivity(models.Model):
         string="Plan Step",
         readonly=True,
         default=0,
-        help="Position in the launched activity plan; 0 for a single activity.",
+        help="Position in the launched activity plan; 0 for a single follow-up.",
     )
     custseg_reason = fields.Selection(
         [

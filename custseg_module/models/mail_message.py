@@ -30,5 +30,5 @@ class MailMessage(models.Model):
         readonly=True,
         index="btree_not_null",
         ondelete="set null",
-        help="The segment whose follow-up this done activity was.",
+        help="The segment whose follow-up this message records as done.",
     )

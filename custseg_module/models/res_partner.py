@@ -153,7 +153,7 @@ class ResPartner(models.Model):
         digits=(16, 4),
         copy=False,
         aggregator="avg",
-        help="Probability of at least one purchase within the likelihood horizon.",
+        help="Likelihood of at least one purchase within the likelihood horizon.",
         groups=SEGMENTATION_USER,
     )
     predicted_clv = fields.Monetary(
@@ -179,6 +179,7 @@ class ResPartner(models.Model):
     segment_history_ids = fields.One2many(
         "custseg.partner.history",
         "partner_id",
+        string="Segment Transitions",
         groups=SEGMENTATION_USER,
     )
     segment_history_count = fields.Integer(

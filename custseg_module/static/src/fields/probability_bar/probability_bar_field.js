@@ -37,7 +37,7 @@ export class ProbabilityBarField extends Component {
 
 export const probabilityBarField = {
     component: ProbabilityBarField,
-    displayName: _t("Probability Bar"),
+    displayName: _t("Likelihood Bar"),
     supportedTypes: ["float"],
 };
 
