@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """``segment_customers``: the one entry point the Odoo layer calls.
 
 Input ``transactions``: a DataFrame with ``partner_id`` (integers), ``date``

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """BG/NBD model (Fader, Hardie & Lee 2005) fitted by maximum likelihood.
 
 Its posterior quantities feed the engine's classifier as features, and it is

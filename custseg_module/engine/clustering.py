@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Data-driven clusters of purchasers, next to the rule-based segments.
 
 Features are ``log1p`` of recency, frequency and monetary (clipped at 0),

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Configuration of the segmentation engine and checks of the R×F segment grid.
 
 A segment grid maps a segment code to an inclusive rectangle of recency and

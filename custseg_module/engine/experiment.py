@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Control groups for follow-ups and the lift they measure (pure, no Odoo).
 
 :func:`draw_control_group` holds out a share of the customers entering a

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """What-if preview of a new R×F grid or a new number of score bins.
 
 The Odoo layer counts the latest run's customers per current segment and

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Lifecycle stage of each customer, in order of precedence.
 
 1. ``prospect``: no purchase day in the window.

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Per-customer recency, frequency and monetary values from day-level sums.
 
 Definitions (BTYD convention, as in ``lifetimes`` with ``freq="D"``):

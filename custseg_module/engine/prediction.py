@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Purchase probability and predicted customer lifetime value.
 
 Method ``logistic_regression+bg_nbd`` (used whenever it can be trained): the

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Customer profit, value tiers on profit, profit CLV and the whale curve.
 
 Pure numpy: the Odoo layer aggregates revenue, cost of goods and document

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Quality report of a segmentation run (plain JSON-serialisable dict).
 
 Keys: ``n_customers``, ``n_purchasers``, ``n_prospects``, ``segment_sizes``

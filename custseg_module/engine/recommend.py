@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Next-best products per customer, and what each segment buys more than others.
 
 ``recommend_products(lines, as_of, segments=None, allowed_products=None)``

@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """R/F/M scores, grid segments and value tiers of purchasers.
 
 Scores are quantiles of *ranks*, not of raw values: ``score = ceil(bins *

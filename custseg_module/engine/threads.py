@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """One native thread for the engine's numerical libraries.
 
 The engine's models are small (samples of at most 30,000 rows), so OpenMP and

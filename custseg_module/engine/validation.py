@@ -1,3 +1,5 @@
+# Copyright 2026 custseg contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Checking and normalising the engine's inputs.
 
 Transactions become three flat arrays (partner code, day number, amount): day
