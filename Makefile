@@ -12,7 +12,7 @@ test:
 	bash scripts/test.sh
 
 lint:
-	python3 -m ruff check . && python3 -m ruff format --check .
+	bash scripts/lint.sh
 
 bench:
 	bash benchmarks/run.sh

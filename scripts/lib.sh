@@ -117,3 +117,19 @@ with psycopg2.connect(dbname=sys.argv[1]) as conn, conn.cursor() as cur:
 print(row[0] if row else "")
 PY
 }
+
+# OCA's lint tools live in a virtualenv of their own ($LINT_PYTHON, default
+# /opt/lint-venv/bin/python): their pylint and astroid pins never meet Odoo's.
+LINT_PYTHON=${LINT_PYTHON:-/opt/lint-venv/bin/python}
+check_lint_tools() {
+    local bin_dir tool
+    bin_dir=$(dirname "$LINT_PYTHON")
+    [ -x "$LINT_PYTHON" ] ||
+        die "LINT_PYTHON=$LINT_PYTHON: no such Python for OCA's lint. Create it with: python3 -m venv ${LINT_PYTHON%/bin/python} && $LINT_PYTHON -m pip install -r requirements-lint.txt (or set LINT_PYTHON)."
+    "$LINT_PYTHON" -c 'import pylint_odoo' 2>/dev/null ||
+        die "pylint-odoo is missing from LINT_PYTHON=$LINT_PYTHON. Install it with: $LINT_PYTHON -m pip install -r requirements-lint.txt"
+    for tool in oca-checks-odoo-module oca-checks-po; do
+        [ -x "$bin_dir/$tool" ] ||
+            die "$tool (PyPI oca-odoo-pre-commit-hooks) is missing from $bin_dir. Install it with: $LINT_PYTHON -m pip install -r requirements-lint.txt"
+    done
+}

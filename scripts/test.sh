@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command (make test): lint, the engine's pytest suite, then the module's
-# Odoo tests (browser tours included) on Odoo 18.0 and on 19.0, each on a
-# throw-away database that is always dropped.
+# The test command (make test): lint (scripts/lint.sh: ruff and OCA's), the
+# engine's pytest suite, then the module's Odoo tests (browser tours included)
+# on Odoo 18.0 and on 19.0, each on a throw-away database that is always dropped.
 # Odoo 18.0 from $ODOO_SRC run by $PYTHON, 19.0 from $ODOO19_SRC run by
 # $ODOO19_PYTHON; CUSTSEG_ODOO_VERSIONS="18" (or "19") runs one version only.
 # Final line: "N passed, M failed"; exit status non-zero on any failure or skip.
@@ -35,16 +35,13 @@ missing=$(missing_python_modules websocket)
 missing=$(missing_python_modules pandas sklearn scipy pytest hypothesis lifetimes freezegun ruff)
 [ -z "$missing" ] ||
     die "Missing Python modules: $missing. Install them with: $PYTHON -m pip install -r requirements-test.txt"
+check_lint_tools
 
 passed=0
 failed=0
 
-# 2. Lint (ruff) must be clean.
-echo "== ruff"
-if "$PYTHON" -m ruff check . && "$PYTHON" -m ruff format --check .; then
-    echo "ruff: clean"
-else
-    echo "ruff: FAILED"
+# 2. Lint must be clean: ruff and OCA's lint (scripts/lint.sh, about 25 s).
+if ! bash scripts/lint.sh; then
     failed=$((failed + 1))
 fi
 
