@@ -53,7 +53,8 @@ history, so that a second run on the same day gives the same result.
 The result's ``attrs`` hold ``quality`` (see :mod:`.quality`), ``model``
 (prediction method and its parameters), ``backtest`` (the model-quality card
 of :mod:`.backtest`; its ``fallback_reason`` says why the run fell back to
-BG/NBD, if it did), ``timings`` (seconds per phase) and
+BG/NBD, if it did), ``population`` (percentiles and thresholds for each
+customer's "why", see :mod:`.explain`), ``timings`` (seconds per phase) and
 ``as_of`` (ISO date). The same inputs give the same result, bit for bit,
 whatever the row order.
 """
@@ -69,6 +70,7 @@ import pandas as pd
 from .backtest import backtest_likelihood
 from .clustering import cluster_customers
 from .config import PROSPECT, SegmentationConfig
+from .explain import population_profile
 from .lifecycle import lifecycle_stages
 from .metrics import comeback_gaps, customer_metrics, daily_ledger
 from .prediction import predict
@@ -210,6 +212,7 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     result.attrs["backtest"] = card
     clock.lap("frame")
     result.attrs["quality"] = evaluate_segmentation(result, previous, config)
+    result.attrs["population"] = population_profile(result, m.typical_gap, config)
     clock.lap("quality")
     result.attrs["timings"] = clock.total()
     return result
