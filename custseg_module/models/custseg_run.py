@@ -163,6 +163,11 @@ def _returns_ids(method):
     return returns("self")(method) if returns else method
 
 
+def _known(name, value):
+    """``{name: value}``, or nothing when value is None (the column stays NULL)."""
+    return {} if value is None else {name: value}
+
+
 def _figures_of(alias):
     """``alias.col, …`` for every partner figure, for row comparisons."""
     return SQL(", ").join(
@@ -605,6 +610,8 @@ class CustsegRun(models.Model):
             "engine", 2, self._phase_engine, transactions, partners, previous, config
         )
         progress["partner_count"] = len(result)
+        # Before the follow-ups: their notes word each customer's why from it.
+        self._write_quality_card(result.attrs)
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
         profit = timed("profit", 3, self._phase_profit, result, config)
@@ -640,14 +647,12 @@ class CustsegRun(models.Model):
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,
-                "ari_previous": quality.get("ari_previous"),
                 "likelihood_method": quality.get("likelihood_method"),
+                # Left NULL without a previous run: no misleading 0.00.
+                **_known("ari_previous", quality.get("ari_previous")),
             }
         )
         self._write_lines()
-        self._write_quality_card(
-            result.attrs.get("backtest") or {}, quality.get("ari_previous")
-        )
         if followups["not_assigned"]:
             self._warn_not_assigned(followups["not_assigned"])
         # Recency counts from the latest done run: this one, from now on.

@@ -85,6 +85,11 @@ class CustsegRun(models.Model):
         string="Calibration Table",
         readonly=True,
     )
+    population_profile = fields.Json(
+        readonly=True,
+        help="Percentiles of the customers' figures and the stage thresholds of "
+        "this run: what each customer's why is worded from.",
+    )
     quality_summary = fields.Text(
         string="Model Quality",
         compute="_compute_quality_summary",
@@ -140,12 +145,15 @@ class CustsegRun(models.Model):
                 )
             run.quality_summary = "\n".join(lines) or False
 
-    def _write_quality_card(self, card, ari_previous):
-        """Store the engine's card (``result.attrs["backtest"]``) on the run."""
+    def _write_quality_card(self, attrs):
+        """Store the engine's card (``attrs["backtest"]``) and population
+        profile (``attrs["population"]``) of the result on the run."""
         self.ensure_one()
+        card = attrs.get("backtest") or {}
         checked = card.get("auc") is not None
         self.write(
             {
+                "population_profile": attrs.get("population") or False,
                 "quality_checked": checked,
                 "quality_cutoff": card.get("cutoff") or False,
                 "quality_horizon_days": card.get("horizon_days") or 0,
@@ -171,11 +179,3 @@ class CustsegRun(models.Model):
                 for index, row in enumerate(card.get("bins") or [], start=1)
             ]
         )
-        if ari_previous is None:
-            # No previous run to compare with: NULL, not a misleading 0.00
-            # (a Float field stores False as 0).
-            self.flush_recordset(["ari_previous"])
-            self.env.cr.execute(
-                "UPDATE custseg_run SET ari_previous = NULL WHERE id = %s", [self.id]
-            )
-            self.invalidate_recordset(["ari_previous"])

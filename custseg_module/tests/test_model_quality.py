@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
 from odoo.tests import tagged
+from odoo.tools import format_amount
 
 from ..engine import segment_customers
 from .common import AS_OF, CustsegGridCommon
@@ -27,7 +29,7 @@ def simulated_card():
                 break
             day += max(1, int(rng.exponential(1 / rate)))
     frame = pd.DataFrame(rows, columns=["partner_id", "date", "amount"])
-    return segment_customers(frame, end).attrs["backtest"]
+    return segment_customers(frame, end).attrs
 
 
 @tagged("post_install", "-at_install")
@@ -60,10 +62,11 @@ class TestModelQualityCard(CustsegGridCommon):
 
     def test_card_is_stored_in_figures_and_plain_words(self):
         run = self._run()
-        card = simulated_card()
+        attrs = simulated_card()
+        card = attrs["backtest"]
         self.assertIsNone(card["fallback_reason"])
         run.calibration_bin_ids.unlink()
-        run._write_quality_card(card, run.ari_previous)
+        run._write_quality_card(attrs)
         self.assertTrue(run.quality_checked)
         self.assertFalse(run.likelihood_fallback_reason)
         self.assertAlmostEqual(run.quality_auc, card["auc"], places=4)
@@ -81,7 +84,82 @@ class TestModelQualityCard(CustsegGridCommon):
             run.quality_summary,
         )
         self.assertIn(f"{card['customers']} customers", run.quality_summary)
-        # A known ARI is left as the run wrote it; an unknown one is NULL.
-        self.assertFalse(self._ari_is_null(run))
-        run._write_quality_card(card, None)
-        self.assertTrue(self._ari_is_null(run))
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerWhy(CustsegGridCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param(
+            "custseg.followups_on_baseline", "True"
+        )
+        # Someone to call them, so that the run schedules follow-ups.
+        for customer in cls.grid_customers.values():
+            customer.user_id = cls.salesman
+        cls.why_run = cls.env["custseg.run"].run_segmentation(as_of=AS_OF)
+        cls.env.invalidate_all()
+
+    def _buyers(self):
+        return self.env["res.partner"].search(
+            [("rfm_frequency", ">", 0), ("parent_id", "=", False)]
+        )
+
+    def test_why_lines_match_the_figures(self):
+        buyers = self._buyers()
+        self.assertEqual(len(buyers), self.why_run.population_profile and 25)
+        currency = self.why_run.currency_id
+        for partner in buyers:
+            lines = partner.segment_why.split("\n")
+            self.assertTrue(2 <= len(lines) <= 4, lines)
+            recency, frequency = partner.rfm_recency_days, partner.rfm_frequency
+            stage = partner.lifecycle_stage
+            if stage == "churned":
+                self.assertIn(f"Last purchase {recency} days ago: beyond 365", lines[0])
+            elif stage == "at_risk" and frequency == 1:
+                self.assertIn(f"Bought once, {recency} days ago", lines[0])
+            elif stage == "at_risk":
+                # Grid customers buy every 7 days.
+                self.assertIn(
+                    f"Last purchase {recency} days ago, {recency / 7:.1f}× their "
+                    "average 7-day interval.",
+                    lines[0],
+                )
+            else:
+                recent = len(
+                    buyers.filtered(lambda p, r=recency: p.rfm_recency_days > r)
+                )
+                share = int(lines[0].split("than ")[1].split(" %")[0])
+                self.assertGreaterEqual(recent / len(buyers) * 100, share)
+            if frequency == 1:
+                self.assertEqual(lines[1], "One purchase so far.")
+            else:
+                self.assertTrue(lines[1].startswith(f"{frequency} purchases, more"))
+                share = int(lines[1].split("than ")[1].split(" %")[0])
+                fewer = len(buyers.filtered(lambda p, f=frequency: p.rfm_frequency < f))
+                self.assertGreaterEqual(fewer / len(buyers) * 100, share)
+            amount = format_amount(self.env, partner.rfm_monetary, currency)
+            self.assertIn(f"Net revenue {amount}", lines[2])
+            self.assertTrue(
+                lines[3].startswith(f"{round(partner.purchase_probability * 100)} %")
+            )
+        champion = self.grid_customers[5, 5]
+        self.assertEqual(champion.rfm_frequency, 5)
+        self.assertIn("5 purchases, more than 80 % of customers.", champion.segment_why)
+
+    def test_followup_note_carries_the_same_lines(self):
+        activities = self.env["mail.activity"].search(
+            [("res_model", "=", "res.partner"), ("custseg_segment_id", "!=", False)]
+        )
+        self.assertTrue(activities)
+        for activity in activities[:5]:
+            partner = self.env["res.partner"].browse(activity.res_id)
+            for line in partner.segment_why.split("\n"):
+                self.assertIn(str(escape(line)), str(activity.note))
+
+    def test_prospect_and_no_run(self):
+        prospect = self._customer("Never Bought")
+        self.assertEqual(prospect.segment_why, "No purchase yet.")
+        self.env["custseg.run"].search([]).population_profile = False
+        prospect.invalidate_recordset(["segment_why"])
+        self.assertFalse(prospect.segment_why)
