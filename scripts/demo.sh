@@ -46,7 +46,7 @@ for line in run.line_ids:
 print("Model quality (Runs > latest run > Model quality):")
 print("  " + (run.quality_summary or "").replace("\n", "\n  "))
 print("Follow-up lift (segment form > Follow-up):")
-for segment in env["custseg.segment"].search([]).filtered("lift_summary"):
+for segment in env["custseg.followup.entry"].search([]).segment_id:
     print(f"  {segment.name}: {segment.lift_summary}")
 PY
 

@@ -87,3 +87,5 @@ def test_few_buyers_fall_back_to_bg_nbd():
     assert card["training_buyers"] < MIN_TRAINING_BUYERS
     assert f"only {card['training_buyers']} customers bought" in card["fallback_reason"]
     assert result.attrs["model"]["likelihood_method"] == "bg_nbd"
+    # The figures behind the fallback are still shown.
+    assert card["auc"] is not None and len(card["bins"]) == 10

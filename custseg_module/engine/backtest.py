@@ -17,10 +17,11 @@ model at the cut-off has the history it needs. It reports:
   stronger of the two on calibration: a fair bar to clear.
 
 Fallback: the likelihood is kept only when it can be trusted. With less than
-:data:`MIN_HISTORY_DAYS` of history, fewer than :data:`MIN_TRAINING_BUYERS`
-buyers in the last ``h`` days (the window the model learns from), or a
-backtest AUC not above recency alone, ``fallback_reason`` says why in plain
-words and the run uses BG/NBD (:mod:`.bgnbd`), the documented simpler model.
+:data:`MIN_HISTORY_DAYS` of history (no backtest then), fewer than
+:data:`MIN_TRAINING_BUYERS` buyers in the last ``h`` days (the window the
+model learns from; the backtest is still shown), or a backtest AUC not above
+recency alone, ``fallback_reason`` says why in plain words and the run uses
+BG/NBD (:mod:`.bgnbd`), the documented simpler model.
 At most :data:`MAX_CUSTOMERS` customers (a fixed random sample) are
 backtested, so the card costs a bounded share of a run at 1M.
 """
@@ -125,14 +126,15 @@ def backtest_likelihood(
             f"{MIN_HISTORY_DAYS} to learn and be checked"
         )
         return card
+    # Scored even when too few bought, so that the manager sees the figures
+    # behind the fallback.
+    _score(card, ledger, len(m.frequency), as_of, horizon, config)
     if buyers < MIN_TRAINING_BUYERS:
         card["fallback_reason"] = (
             f"only {buyers} customers bought in the last {horizon} days; the "
             f"likelihood needs {MIN_TRAINING_BUYERS} to learn from"
         )
-        return card
-    _score(card, ledger, len(m.frequency), as_of, horizon, config)
-    if card["beats_baseline"] is False:
+    elif card["beats_baseline"] is False:
         card["fallback_reason"] = (
             "on your history the likelihood did not rank buyers better than "
             f"recency alone (AUC {card['auc']:.2f} against "
