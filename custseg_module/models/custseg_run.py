@@ -201,8 +201,12 @@ class CustsegRun(models.Model):
         default="running",
         readonly=True,
     )
-    start_datetime = fields.Datetime(string="Started", readonly=True)
-    end_datetime = fields.Datetime(string="Ended", readonly=True)
+    start_datetime = fields.Datetime(
+        string="Started", readonly=True, help="When the run started working."
+    )
+    end_datetime = fields.Datetime(
+        string="Ended", readonly=True, help="When the run finished or failed."
+    )
     duration = fields.Float(
         string="Duration (s)",
         readonly=True,
