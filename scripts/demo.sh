@@ -43,6 +43,11 @@ for as_of in (today - timedelta(days=30), today):
           f"{run.activity_not_assigned_count} not assigned, {run.duration:.1f} s")
 for line in run.line_ids:
     print(f"  {line.segment_id.name:<22} {line.customer_count:>4}")
+print("Model quality (Runs > latest run > Model quality):")
+print("  " + (run.quality_summary or "").replace("\n", "\n  "))
+print("Follow-up lift (segment form > Follow-up):")
+for segment in env["custseg.followup.entry"].search([]).segment_id:
+    print(f"  {segment.name}: {segment.lift_summary}")
 PY
 
 cat <<EOF
@@ -53,7 +58,8 @@ cat <<EOF
    Customer Segmentation > Best List              customers ranked by purchase likelihood
    Customer Segmentation > Analysis               pivots: segment x tier, geography, transitions,
                                                   follow-up lift (treated vs control group)
-   Customer Segmentation > Runs                   run log, quality metrics, Recompute now
+   Customer Segmentation > Runs                   run log, quality metrics, model-quality card,
+                                                  Recompute now
    Customer Segmentation > Configuration          segments (R x F grid), settings
    Stop the server with Ctrl+C.
 EOF

@@ -19,6 +19,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from custseg_module.engine import SegmentationConfig, segment_customers
+from custseg_module.engine.backtest import calibration_bins, expected_calibration_error
 from custseg_module.engine.bgnbd import BGNBD
 
 # lifetimes 0.11.3 sets pandas' removed "mode.chained_assignment" option on
@@ -208,3 +209,40 @@ def test_engine_fallback_on_cdnow_history_too_short(cdnow):
     assert result.attrs["quality"]["likelihood_method"] == "bg_nbd"
     assert result["purchase_probability"].between(0, 1).all()
     assert np.isfinite(result["predicted_clv"]).all()
+
+
+def test_holdout_calibration(calibration):
+    """Issue #19.5: calibrated on CDNOW's holdout, no worse on AUC and Brier."""
+    ours, revenue, *_ = calibration
+    bought = (revenue > 0).to_numpy()
+    probability = ours["purchase_probability"].to_numpy()
+    ece = expected_calibration_error(bought, probability)
+    auc = roc_auc_score(bought, probability)
+    brier = brier_score_loss(bought, probability)
+    print(f"\nECE {ece:.4f}, AUC {auc:.4f}, Brier {brier:.4f}")
+    print(calibration_bins(bought, probability))
+    assert ece <= 0.015
+    assert auc >= 0.771267  # before calibration: 0.771267 (README: 0.7713)
+    assert brier <= 0.162430  # before calibration
+
+
+def test_holdout_clv_total_and_rank(calibration):
+    """Issue #19.5: the CLV total within 5 % of the holdout's, Spearman >= 0.45."""
+    ours, revenue, *_ = calibration
+    predicted, actual = ours["predicted_clv"].sum(), revenue.sum()
+    rho = spearmanr(ours["predicted_clv"], revenue).statistic
+    print(f"\nCLV total {predicted:,.0f} vs {actual:,.0f}; Spearman {rho:.4f}")
+    assert abs(predicted / actual - 1) <= 0.05
+    assert rho >= 0.45
+
+
+def test_quality_card_on_cdnow(calibration):
+    """The card backtests the likelihood at 1997-06-30 (92 days before)."""
+    ours, *_ = calibration
+    card = ours.attrs["backtest"]
+    print(f"\ncard { ({k: v for k, v in card.items() if k != 'bins'}) }")
+    assert card["cutoff"] == "1997-06-30"
+    assert card["fallback_reason"] is None
+    assert card["auc"] > card["baseline_auc"]
+    assert card["brier"] < card["baseline_brier"]
+    assert card["ece"] <= 0.015

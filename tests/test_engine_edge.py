@@ -337,7 +337,7 @@ def test_only_one_time_buyers():
 def test_classifier_used_with_enough_history():
     rng = np.random.default_rng(11)
     rows = []
-    for pid in range(1, 600):
+    for pid in range(1, 1200):  # >= 500 buyers in the last 90 days
         rate = rng.gamma(1.0, 1 / 60)
         day = int(rng.integers(0, 600))
         while day < 1000:

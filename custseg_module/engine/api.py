@@ -53,7 +53,10 @@ figure depends on it: the ``reactivated`` stage is read from the purchase
 history, so that a second run on the same day gives the same result.
 
 The result's ``attrs`` hold ``quality`` (see :mod:`.quality`), ``model``
-(prediction method and its parameters), ``timings`` (seconds per phase) and
+(prediction method and its parameters), ``backtest`` (the model-quality card
+of :mod:`.backtest`; its ``fallback_reason`` says why the run fell back to
+BG/NBD, if it did), ``population`` (percentiles and thresholds for each
+customer's "why", see :mod:`.explain`), ``timings`` (seconds per phase) and
 ``as_of`` (ISO date). The same inputs give the same result, bit for bit,
 whatever the row order.
 """
@@ -66,8 +69,10 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 
+from .backtest import backtest_likelihood
 from .clustering import cluster_customers
 from .config import PROSPECT, SegmentationConfig
+from .explain import population_profile
 from .lifecycle import lifecycle_stages
 from .metrics import comeback_gaps, customer_metrics, daily_ledger
 from .prediction import predict
@@ -172,7 +177,9 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     )
     clock.lap("scores")
 
-    prediction = predict(ledger, m, as_of_day, config)
+    card = backtest_likelihood(ledger, m, as_of_day, config)
+    clock.lap("backtest")
+    prediction = predict(ledger, m, as_of_day, config, card["fallback_reason"])
     del ledger
     clock.lap("prediction")
     clusters = cluster_customers(recency, m.frequency, m.monetary, buyer, config)
@@ -204,8 +211,10 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     )
     result.attrs["as_of"] = str(pd.Timestamp(as_of_day, unit="D").date())
     result.attrs["model"] = prediction.info
+    result.attrs["backtest"] = card
     clock.lap("frame")
     result.attrs["quality"] = evaluate_segmentation(result, previous, config)
+    result.attrs["population"] = population_profile(result, m.typical_gap, config)
     clock.lap("quality")
     result.attrs["timings"] = clock.total()
     return result

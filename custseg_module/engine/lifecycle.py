@@ -28,17 +28,22 @@ from .config import SegmentationConfig
 STAGES = ("prospect", "new", "repeat", "loyal", "at_risk", "churned", "reactivated")
 
 
+def population_gap(
+    typical_gap: np.ndarray, purchaser: np.ndarray, config: SegmentationConfig
+) -> float:
+    """The gap one-time buyers are judged by: the repeat buyers' median."""
+    known = purchaser & ~np.isnan(typical_gap)
+    if known.any():
+        return float(np.median(typical_gap[known]))
+    return config.at_risk_max_days / config.at_risk_gap_multiple
+
+
 def at_risk_thresholds(
     typical_gap: np.ndarray, purchaser: np.ndarray, config: SegmentationConfig
 ) -> np.ndarray:
     """Days of silence after which each customer counts as at risk."""
     known = purchaser & ~np.isnan(typical_gap)
-    population_gap = (
-        float(np.median(typical_gap[known]))
-        if known.any()
-        else config.at_risk_max_days / config.at_risk_gap_multiple
-    )
-    gap = np.where(known, typical_gap, population_gap)
+    gap = np.where(known, typical_gap, population_gap(typical_gap, purchaser, config))
     return np.clip(
         config.at_risk_gap_multiple * gap,
         config.at_risk_min_days,

@@ -80,6 +80,7 @@ from odoo.addons.base.models.res_lang import intersperse
 
 from ..engine.experiment import CONTROL_DAYS, draw_control_group
 from ..tools.settings import read_setting
+from ..tools.why import customer_figures, why_lines
 from .mail_activity import REPLACE_CONTEXT
 
 TOP_PRODUCTS = 3
@@ -415,8 +416,15 @@ class CustsegFollowup(models.AbstractModel):
         top_products = self._top_products(list(todo_ids), run.as_of if run else None)
         currency = (run.company_id if run else self.env.company).currency_id
         offers = self._offers(list(todo_ids))
+        # The why lines come from the run's figures (a click on the Best List:
+        # the latest done run's).
+        # sudo: the population percentiles of a run, readable by the caller's
+        # segmentation rights on the partner figures they summarise.
+        why_run = run or self.env["custseg.run"].sudo().search(
+            [("state", "=", "done")], limit=1
+        )
         notes = _NoteWriter(
-            self.env, currency, top_products, self._lookback_days(), offers
+            self.env, currency, top_products, self._lookback_days(), offers, why_run
         )
         segments = {
             segment.id: segment
@@ -588,7 +596,8 @@ class CustsegFollowup(models.AbstractModel):
                    p.rfm_r_score, p.rfm_f_score, p.rfm_m_score, p.rfm_code,
                    p.segment_date, p.segment_followup_done_date,
                    p.last_purchase_date, p.rfm_monetary, p.purchase_probability,
-                   p.predicted_clv,
+                   p.predicted_clv, p.rfm_frequency, p.first_purchase_date,
+                   p.lifecycle_stage,
                    COALESCE(salesperson.id, owner.id, fallback.id) AS user_id
               FROM res_partner p
               JOIN custseg_segment s ON s.id = p.customer_segment_id
@@ -689,8 +698,12 @@ class _NoteWriter:
     substitutions, so that a run over 10^5 customers spends its time in the
     database, not here. Values are escaped by Markup's ``%`` operator."""
 
-    def __init__(self, env, currency, top_products, lookback_days, offers=None):
+    def __init__(
+        self, env, currency, top_products, lookback_days, offers=None, run=None
+    ):
         self.env = env
+        self.as_of = run.as_of if run else None
+        self.profile = run.population_profile if run else None
         self.offers = offers or {}
         self.currency = currency
         self.top_products = top_products
@@ -781,6 +794,19 @@ class _NoteWriter:
             return f"{sign}{currency.symbol}\N{NO-BREAK SPACE}{number}"
         return f"{sign}{number}\N{NO-BREAK SPACE}{currency.symbol}"
 
+    def _why_lines(self, row, fmt):
+        """The same facts as the partner's Segmentation page (tools/why.py)."""
+        last, first = row["last_purchase_date"], row["first_purchase_date"]
+        figures = customer_figures(
+            (self.as_of - last).days if last else 0,
+            row["rfm_frequency"],
+            row["rfm_monetary"],
+            row["lifecycle_stage"],
+            row["purchase_probability"],
+            (self.as_of - first).days if first else 0,
+        )
+        return why_lines(fmt["env"], figures, self.profile, self.currency)
+
     # ------------------------------------------------------------------ per activity
     def summary(self, segment, activity_type, lang):
         name, _playbook, summary = self._segment(segment, lang)
@@ -801,6 +827,10 @@ class _NoteWriter:
             "done": self._day(row["segment_followup_done_date"], fmt),
         }
         parts = [P_STRONG % (fmt["why"], why)]
+        if self.profile:
+            parts.append(
+                UL % Markup().join(LI % line for line in self._why_lines(row, fmt))
+            )
         if playbook:
             parts.append(P_STRONG % (texts["playbook"] % {"segment": name}, ""))
             parts.append(playbook)

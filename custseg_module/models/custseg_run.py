@@ -163,6 +163,11 @@ def _returns_ids(method):
     return returns("self")(method) if returns else method
 
 
+def _known(name, value):
+    """``{name: value}``, or nothing when value is None (the column stays NULL)."""
+    return {} if value is None else {name: value}
+
+
 def _figures_of(alias):
     """``alias.col, …`` for every partner figure, for row comparisons."""
     return SQL(", ").join(
@@ -179,7 +184,11 @@ class CustsegRun(models.Model):
     _rec_names_search = ["as_of"]
 
     name = fields.Char(compute="_compute_name")
-    as_of = fields.Date(required=True, readonly=True)
+    as_of = fields.Date(
+        required=True,
+        readonly=True,
+        help="The date the figures describe: invoices up to this date count.",
+    )
     state = fields.Selection(
         [
             ("queued", "Queued"),
@@ -191,9 +200,18 @@ class CustsegRun(models.Model):
         default="running",
         readonly=True,
     )
-    start_datetime = fields.Datetime(string="Started", readonly=True)
-    end_datetime = fields.Datetime(string="Ended", readonly=True)
-    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
+    start_datetime = fields.Datetime(
+        string="Started", readonly=True, help="When the run started working."
+    )
+    end_datetime = fields.Datetime(
+        string="Ended", readonly=True, help="When the run finished or failed."
+    )
+    duration = fields.Float(
+        string="Duration (s)",
+        readonly=True,
+        digits=(16, 2),
+        help="Seconds the run took, from reading invoices to the follow-ups.",
+    )
     timings = fields.Json(readonly=True, help="Seconds spent in each phase of the run.")
     user_id = fields.Many2one(
         "res.users", default=lambda self: self.env.user, readonly=True, index=True
@@ -211,9 +229,23 @@ class CustsegRun(models.Model):
         readonly=True,
         help="Rows of the SQL aggregate: one per customer and invoice date.",
     )
-    partner_count = fields.Integer(string="Partners Processed", readonly=True)
-    changed_count = fields.Integer(string="Partners Changed", readonly=True)
-    history_count = fields.Integer(string="Transitions Logged", readonly=True)
+    partner_count = fields.Integer(
+        string="Partners Processed",
+        readonly=True,
+        help="Customers and prospects the run computed figures for.",
+    )
+    changed_count = fields.Integer(
+        string="Partners Changed",
+        readonly=True,
+        help="Customers whose stored figures this run changed; the others "
+        "were left untouched.",
+    )
+    history_count = fields.Integer(
+        string="Transitions Logged",
+        readonly=True,
+        help="Customers who changed segment or stage, each logged in their "
+        "segment history.",
+    )
     baseline = fields.Boolean(
         string="Baseline Run",
         readonly=True,
@@ -256,19 +288,40 @@ class CustsegRun(models.Model):
         help="Customers entering a segment with follow-ups who were held out as "
         "its control group: no follow-up for 90 days.",
     )
-    silhouette = fields.Float(readonly=True, digits=(16, 4))
-    davies_bouldin = fields.Float(
-        string="Davies-Bouldin", readonly=True, digits=(16, 4)
+    silhouette = fields.Float(
+        readonly=True,
+        digits=(16, 4),
+        help="How clearly the customer clusters stand apart, from -1 to 1: "
+        "above 0.5 they are well separated, near 0 they overlap.",
     )
-    cluster_count = fields.Integer(string="Chosen k", readonly=True)
+    davies_bouldin = fields.Float(
+        string="Davies-Bouldin",
+        readonly=True,
+        digits=(16, 4),
+        help="How compact the clusters are against how far apart: lower is "
+        "better, 0 is ideal.",
+    )
+    cluster_count = fields.Integer(
+        string="Chosen k",
+        readonly=True,
+        help="Number of customer clusters the run chose, the one that "
+        "separates customers best.",
+    )
     ari_previous = fields.Float(
         string="ARI vs Previous",
         readonly=True,
         digits=(16, 4),
-        help="Adjusted Rand index of the segments against the previous run: "
-        "1 means nobody moved.",
+        help="How similar the segments are to the previous run's, from 0 "
+        "(unrelated) to 1 (nobody moved). Empty when there is no previous run.",
     )
-    likelihood_method = fields.Char(readonly=True)
+    likelihood_method = fields.Char(
+        readonly=True,
+        help="How the purchase likelihood was computed: "
+        "logistic_regression+bg_nbd learns from your customers' own past "
+        "(calibrated); bg_nbd is the simpler repeat-purchase model used when "
+        "history is too thin or the learned model did no better than recency "
+        "alone (see Model quality).",
+    )
     line_ids = fields.One2many("custseg.run.line", "run_id", readonly=True)
     error = fields.Text(readonly=True)
     progress_ids = fields.One2many(
@@ -564,6 +617,8 @@ class CustsegRun(models.Model):
             "engine", 2, self._phase_engine, transactions, partners, previous, config
         )
         progress["partner_count"] = len(result)
+        # Before the follow-ups: their notes word each customer's why from it.
+        self._write_quality_card(result.attrs)
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
         profit = timed("profit", 3, self._phase_profit, result, config)
@@ -599,8 +654,9 @@ class CustsegRun(models.Model):
                 "silhouette": quality.get("silhouette") or 0.0,
                 "davies_bouldin": quality.get("davies_bouldin") or 0.0,
                 "cluster_count": quality.get("n_clusters") or 0,
-                "ari_previous": quality.get("ari_previous") or 0.0,
                 "likelihood_method": quality.get("likelihood_method"),
+                # Left NULL without a previous run: no misleading 0.00.
+                **_known("ari_previous", quality.get("ari_previous")),
             }
         )
         self._write_lines()

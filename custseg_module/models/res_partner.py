@@ -16,6 +16,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import compat
+from ..tools.why import customer_figures, why_lines
 from .custseg_run import WRITTEN_FIELDS
 
 VALUE_TIERS = [
@@ -165,6 +166,15 @@ class ResPartner(models.Model):
     customer_cluster = fields.Char(
         string="Cluster", copy=False, groups=SEGMENTATION_USER
     )
+    # Not stored: worded from the stored figures and the latest run's
+    # population percentiles, in the reader's language.
+    segment_why = fields.Text(
+        string="Why",
+        compute="_compute_segment_why",
+        groups=SEGMENTATION_USER,
+        help="The facts that set this customer's segment, stage and likelihood, "
+        "from the figures of the latest segmentation run.",
+    )
     segment_date = fields.Date(
         string="In Segment Since",
         copy=False,
@@ -313,6 +323,36 @@ class ResPartner(models.Model):
         # secret and recency is shown to whoever reads the partner.
         run = self.env["custseg.run"].sudo().search([("state", "=", "done")], limit=1)
         return run.as_of or None
+
+    @api.depends(
+        "last_purchase_date",
+        "first_purchase_date",
+        "rfm_frequency",
+        "rfm_monetary",
+        "lifecycle_stage",
+        "purchase_probability",
+    )
+    def _compute_segment_why(self):
+        # sudo: as in _custseg_recency_date; only the population percentiles
+        # and the currency of the run are read.
+        run = self.env["custseg.run"].sudo().search([("state", "=", "done")], limit=1)
+        profile = run.population_profile
+        for partner in self:
+            if not profile:
+                partner.segment_why = False
+                continue
+            first = partner.first_purchase_date
+            figures = customer_figures(
+                partner.rfm_recency_days,
+                partner.rfm_frequency,
+                partner.rfm_monetary,
+                partner.lifecycle_stage,
+                partner.purchase_probability,
+                (run.as_of - first).days if first else 0,
+            )
+            partner.segment_why = "\n".join(
+                why_lines(self.env, figures, profile, run.currency_id)
+            )
 
     @api.depends("last_purchase_date")
     def _compute_rfm_recency_days(self):

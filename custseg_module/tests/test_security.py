@@ -34,6 +34,8 @@ ACCESS_MATRIX = {
     "custseg.grid.editor.line": ("", "rwcd"),
     "custseg.partner.profit": ("r", "rd"),
     "custseg.run.whale.point": ("r", "rd"),
+    # The run's calibration table: written by the run only.
+    "custseg.run.calibration.bin": ("r", "rd"),
     # Write only at the ACL level, so that the P&L menu's server action may run
     # for users; the rule custseg_segment_pnl_rule_read_only refuses every row.
     "custseg.segment.pnl": ("rw", "rwd"),

@@ -141,6 +141,8 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
             ]
         )
         self.assertIn("too small to conclude yet", at_risk.lift_summary)
+        # The tour then reads the latest run's quality card: thin data.
+        self.assertEqual(self.first_run.likelihood_method, "bg_nbd")
         self.start_tour("/odoo", "custseg_lift_report_tour", login="admin")
 
     def test_salesperson_marks_followup_done(self):

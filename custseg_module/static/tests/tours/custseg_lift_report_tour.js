@@ -2,7 +2,8 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 /**
  * A manager opens the follow-up lift report, then reads the plain-words lift
- * summary on the At Risk segment's Follow-up tab.
+ * summary on the At Risk segment's Follow-up tab, then the model-quality card
+ * of the latest run (the fixtures are thin: it says why the run fell back).
  */
 
 import { registry } from "@web/core/registry";
@@ -58,6 +59,29 @@ registry.category("web_tour.tours").add("custseg_lift_report_tour", {
         {
             content: "The summary says honestly that it cannot conclude yet",
             trigger: ".o_custseg_lift_summary:contains('too small to conclude yet')",
+        },
+        {
+            content: "Open Runs",
+            trigger: ".o_main_navbar [data-menu-xmlid='custseg_module.menu_custseg_runs']",
+            run: "click",
+        },
+        {
+            content: "Open the latest run",
+            trigger: ".o_list_view .o_data_row:first .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "Open the Model quality tab",
+            trigger: ".o_notebook .nav-link:contains('Model quality')",
+            run: "click",
+        },
+        {
+            content: "The card says in plain words why the run used the simpler model",
+            trigger: ".o_custseg_quality_summary:contains('simpler BG/NBD model')",
+        },
+        {
+            content: "and shows the fallback to the manager",
+            trigger: ".alert-warning:contains('Fallback')",
         },
     ],
 });
