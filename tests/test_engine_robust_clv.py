@@ -10,7 +10,7 @@ import importlib.resources
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from custseg_module.engine import segment_customers
@@ -37,6 +37,7 @@ def cdnow_result():
 @settings(
     max_examples=8,
     deadline=None,
+    derandomize=True,  # the same examples on every run: no flaky suite
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
@@ -44,6 +45,9 @@ def cdnow_result():
     sign=st.sampled_from([1.0, 1.0, -1.0]),
     days=st.lists(st.integers(0, (END - START).days), min_size=1, max_size=3),
 )
+# Found by a random search: 1.06 % with the money feature clipped at the
+# 0.1st-99.9th percentiles (a sparse tail rank moved); 0.86 % at 0.5-99.5.
+@example(amount=1e7, sign=1.0, days=[167])
 def test_extreme_customer_moves_no_other_clv(cdnow_result, amount, sign, days):
     data, before = cdnow_result
     extra = pd.DataFrame(

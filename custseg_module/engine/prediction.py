@@ -80,14 +80,14 @@ SPEND_COLUMN = 3  # log average order value, the only money feature
 
 
 class SpendClipper(BaseEstimator, TransformerMixin):
-    """Clip the money feature to its training range's 0.1st-99.9th percentiles.
+    """Clip the money feature to its training range's 0.5th-99.5th percentiles.
 
     One extreme customer then has no more leverage on the fitted coefficients
-    than one at the 99.9th percentile (issue #16: nobody moves another's CLV).
+    than one at the 99.5th percentile (issue #16: nobody moves another's CLV).
     sklearn has no per-column winsorizer.
     """
 
-    def __init__(self, quantile: float = 0.001):
+    def __init__(self, quantile: float = 0.005):
         self.quantile = quantile
 
     def fit(self, X, y=None):

@@ -109,6 +109,8 @@ class CustsegRun(models.Model):
         for run in self:
             lines = []
             if run.quality_checked:
+                # Not an f-string inside _(): the .pot extractor evaluates those.
+                points = "%.1f" % (run.quality_ece * 100)
                 lines.append(
                     _(
                         "On your customers, the likelihood ranks a buyer above a "
@@ -117,7 +119,7 @@ class CustsegRun(models.Model):
                         "points of what happened.",
                         model=round(run.quality_auc * 100),
                         baseline=round(run.baseline_auc * 100),
-                        points=f"{run.quality_ece * 100:.1f}",
+                        points=points,
                     )
                 )
                 lines.append(

@@ -52,12 +52,14 @@ def why_lines(env, figures, profile, currency):
                 )
             )
         elif code == "at_risk" and fact["multiple"]:
+            # Not an f-string inside _(): the .pot extractor evaluates those.
+            multiple = "%.1f" % fact["multiple"]
             lines.append(
                 _(
                     "Last purchase %(days)s days ago, %(multiple)s× their average "
                     "%(interval)s-day interval.",
                     days=fact["recency"],
-                    multiple=f"{fact['multiple']:.1f}",
+                    multiple=multiple,
                     interval=fact["interval"],
                 )
             )
