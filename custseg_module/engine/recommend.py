@@ -10,7 +10,7 @@ product and day the quantities are netted, and only days with a positive net
 quantity count as purchases (so refunds of products never bought, zero and
 negative quantities count for nothing).
 
-Method (item-to-item co-purchase blended with segment popularity):
+Method (own repeat purchases, item-to-item co-purchase, segment popularity):
 
 * ``X``: customers × products, 1 where the customer bought the product in the
   window. Item similarity is the cosine of the columns of ``X``
@@ -19,18 +19,23 @@ Method (item-to-item co-purchase blended with segment popularity):
 * A customer's co-purchase score of product ``j`` is the sum of the
   similarities of the products they bought to ``j``, scaled to 0..1 by the
   customer's best score; the segment score is the share of the customer's
-  segment buying ``j``, scaled to 0..1 by the segment's best product.
-  ``score = CO_WEIGHT * co + (1 - CO_WEIGHT) * segment``.
+  segment buying ``j`` (shrunk towards all customers' share by
+  ``SEGMENT_PRIOR`` pseudo-customers), scaled to 0..1 by the segment's best
+  product; the own score is the number of days the customer bought ``j``,
+  scaled to 0..1 by their most bought product.
+  ``score = CO_WEIGHT * co + (1 - CO_WEIGHT) * segment + OWN_WEIGHT * own``.
 * A product the customer bought on at least ``min_repeats`` days whose median
-  interval has passed (and not three times over) is *due*: it ranks first.
+  interval has passed, or will within ``due_within`` days (and not three
+  times over), is *due*: it scores ``OWN_WEIGHT * own`` with reason "due",
+  and stays in even when bought recently.
 * A product bought in the last ``recent_days`` that is not due is left out, as
   is every product outside ``allowed_products`` (archived, not saleable).
 
 The result has one row per recommendation, at most ``top_n`` per customer who
 bought something in the window: ``partner_id``, ``rank`` (1 = best),
-``product_id``, ``score`` (due products score above 1), ``reason``
-(``"due"``, ``"bought_with"`` or ``"segment"``), ``reason_product_id`` (the
-bought product most similar to it, for ``"bought_with"``; else 0),
+``product_id``, ``score``, ``reason`` (``"due"``, ``"bought_with"``,
+``"segment"`` or ``"bought_before"``), ``reason_product_id`` (the bought
+product most similar to it, for ``"bought_with"``; else 0),
 ``reason_segment`` (the customer's segment, for ``"segment"``; else "") and
 ``interval_days`` (the usual interval, for ``"due"``; else 0). Sorted by
 partner and rank; deterministic.
@@ -51,10 +56,13 @@ from scipy import sparse
 from .threads import single_thread
 from .validation import to_day
 
-CO_WEIGHT = 0.4
+# Blend weights and the segment prior, chosen on validation cut-offs before
+# the Online Retail holdout (tests/VALIDATION.md, "Tuning").
+CO_WEIGHT = 0.1
 OWN_WEIGHT = 1.0
-# Above any blended score: a due replenishment ranks first.
-DUE_SCORE = 10.0
+# Pseudo-customers buying like everyone: a segment's share is shrunk towards
+# the share of all customers, so that a small segment's noise does not rank.
+SEGMENT_PRIOR = 1000
 # Customers scored at once: bounds the candidate matrix's memory.
 CHUNK_CUSTOMERS = 5_000
 # Products whose similarities are computed at once (dense rows).
@@ -194,7 +202,7 @@ def recommend_products(
     top_n: int = 5,
     neighbours: int = 20,
     min_repeats: int = 2,
-    due_within: int = 30,
+    due_within: int = 60,
 ) -> pd.DataFrame:
     """Top ``top_n`` products per customer; see the module docstring."""
     if top_n < 1 or neighbours < 1 or min_repeats < 2 or recent_days < 0:
@@ -276,9 +284,10 @@ def _recommend(
         shape=(len(seg_labels), n_customers),
     )
     seg_share = np.asarray((membership @ bought).todense(), dtype=np.float64)
-    seg_share /= np.maximum(np.bincount(seg_code, minlength=len(seg_labels)), 1)[
-        :, None
-    ]
+    overall_share = np.asarray(bought.sum(axis=0), dtype=np.float64) / n_customers
+    seg_share = (seg_share + SEGMENT_PRIOR * overall_share) / (
+        np.bincount(seg_code, minlength=len(seg_labels))[:, None] + SEGMENT_PRIOR
+    )
     seg_share[:, ~allowed] = 0.0
     seg_best = np.maximum(seg_share.max(axis=1, keepdims=True), 1e-12)
     seg_norm = seg_share / seg_best
@@ -397,14 +406,11 @@ def _score_chunk(
     own_score = np.zeros(len(key))
     own_score[np.searchsorted(key, o_rows * n_products + o_cols)] = o_vals
     segment_score = seg_norm[codes[rows], cols]
-    parts = np.stack(
-        [
-            CO_WEIGHT * co_score,
-            (1 - CO_WEIGHT) * segment_score,
-            OWN_WEIGHT * own_score,
-        ]
-    )
-    score = parts.sum(axis=0)
+    parts = np.stack([co_score, segment_score, own_score])
+    weights = np.array([CO_WEIGHT, 1 - CO_WEIGHT, OWN_WEIGHT])
+    score = weights @ parts
+    # The reason is the signal in which the product stands out most (each on
+    # its own 0..1 scale); the weights only rank.
     reason = np.array([1, 2, 3])[parts.argmax(axis=0)]
 
     # Out: not allowed, recently bought, nothing to say for it.
@@ -420,8 +426,9 @@ def _score_chunk(
         d_rows = due_c[inside] - start
         d_cols = due_p[inside]
         d_interval = due_interval[inside]
-        # Due products first; among them, the longest overdue... by interval.
-        d_score = DUE_SCORE + 1.0 / (1.0 + d_interval)
+        # A due product scores by how often the customer bought it.
+        d_score = OWN_WEIGHT * np.asarray(history[start:stop][d_rows, d_cols]).ravel()
+        d_score /= np.maximum(o_best[d_rows], 1e-12)
         key_due = d_rows * n_products + d_cols
         clash = np.isin(rows * n_products + cols, key_due)
         rows, cols, score, reason, interval = (
