@@ -3,12 +3,13 @@
 ``recommend_products(lines, as_of, segments=None, allowed_products=None)``
 
 Input ``lines``: invoice lines or their totals per partner, product and day,
-with ``partner_id``, ``product_id``, ``date`` and ``quantity`` (refunds
-negative); ``amount`` is optional. Lines without a partner or product, dated
-after ``as_of`` or before the lookback window are ignored; per partner,
-product and day the quantities are netted, and only days with a positive net
-quantity count as purchases (so refunds of products never bought, zero and
-negative quantities count for nothing).
+with ``partner_id``, ``product_id``, ``date`` (or ``day``, days since
+1970-01-01) and ``quantity`` (refunds negative); ``amount`` is optional.
+Lines without a partner or product, dated after ``as_of`` or before the
+lookback window are ignored; per partner, product and day the quantities
+are netted, and only days with a positive net quantity count as purchases
+(so refunds of products never bought, zero and negative quantities count for
+nothing).
 
 Method (own repeat purchases, item-to-item co-purchase, segment popularity):
 
