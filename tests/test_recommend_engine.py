@@ -3,9 +3,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
+from sklearn.metrics.pairwise import cosine_similarity
 
 from custseg_module.engine.recommend import (
     RESULT_COLUMNS,
+    _median_gaps,
+    _similarity,
+    purchase_days,
     recommend_products,
     segment_profiles,
 )
@@ -118,3 +123,79 @@ def test_segment_profile_lift_and_share():
     assert np.isclose(
         profile[(profile.segment == "b") & (profile.key == 41)].lift, 1.0
     ).all()
+
+
+def _random_log(seed, customers=300, products=60, lines=4000):
+    """Themed baskets with refunds: enough ties and repeats to test the
+    engine's own routines against the libraries' results."""
+    rng = np.random.default_rng(seed)
+    partner = rng.integers(1, customers + 1, lines)
+    product = (partner % 6) * 10 + rng.integers(0, products // 3, lines) % products
+    day = rng.integers(0, 200, lines)
+    quantity = rng.choice([-1.0, 1.0, 2.0, 3.0], lines, p=[0.1, 0.5, 0.2, 0.2])
+    return pd.DataFrame(
+        {
+            "partner_id": partner,
+            "product_id": product + 1,
+            "date": AS_OF - pd.to_timedelta(day, unit="D"),
+            "quantity": quantity,
+        }
+    )
+
+
+def test_purchase_days_net_like_a_pandas_groupby():
+    lines = _random_log(1)
+    day = (lines["date"] - pd.Timestamp("1970-01-01")).dt.days
+    net = (
+        lines.assign(day=day)
+        .groupby(["partner_id", "product_id", "day"])["quantity"]
+        .sum()
+    )
+    expected = net[net > 0].index.to_frame(index=False)
+    got = purchase_days(lines, AS_OF, lookback_days=365)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    # Day numbers instead of dates (as the Odoo run passes them): the same.
+    by_day = lines.drop(columns="date").assign(day=day)
+    pd.testing.assert_frame_equal(purchase_days(by_day, AS_OF, 365), got)
+
+
+def test_median_gaps_equal_pandas_median():
+    days = purchase_days(_random_log(2), AS_OF, lookback_days=365)
+    pair = days["partner_id"] * 1000 + days["product_id"]
+    starts = np.flatnonzero(np.r_[True, pair.to_numpy()[1:] != pair.to_numpy()[:-1]])
+    ends = np.r_[starts[1:], len(days)]
+    repeated = ends - starts >= 2
+    got = _median_gaps(days["day"].to_numpy(), starts[repeated], ends[repeated])
+    expected = days.groupby(pair, sort=True)["day"].diff().groupby(pair).median()
+    np.testing.assert_allclose(got, expected.dropna().to_numpy())
+
+
+def test_item_neighbours_equal_sklearn_cosine_top_k():
+    days = purchase_days(_random_log(3), AS_OF, lookback_days=365)
+    customers = pd.factorize(days["partner_id"], sort=True)[0]
+    products = pd.factorize(days["product_id"], sort=True)[0]
+    bought = sparse.csr_matrix((np.ones(len(days), np.float32), (customers, products)))
+    bought.data[:] = 1.0
+    k = 5
+    got = _similarity(bought, k).toarray()
+    cosine = cosine_similarity(bought.T)
+    np.fill_diagonal(cosine, 0.0)
+    expected = np.zeros_like(cosine)
+    for row in range(len(cosine)):
+        top = np.lexsort((np.arange(len(cosine)), -cosine[row]))[:k]
+        top = top[cosine[row, top] > 0]
+        expected[row, top] = cosine[row, top]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_top_n_shortcut_equals_a_full_ranking():
+    """The top 5 (found through each customer's 5th best score) are the first
+    5 of a ranking of every candidate (no shortcut at top_n=10,000)."""
+    lines = _random_log(4)
+    segments = pd.Series({p: f"s{p % 3}" for p in range(1, 301)})
+    short = recommend_products(lines, AS_OF, segments=segments, recent_days=30)
+    full = recommend_products(
+        lines, AS_OF, segments=segments, recent_days=30, top_n=10_000
+    )
+    assert full.groupby("partner_id").size().max() > 20
+    pd.testing.assert_frame_equal(short, full[full["rank"] <= 5].reset_index(drop=True))

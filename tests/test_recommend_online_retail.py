@@ -126,8 +126,8 @@ def test_recommendations_beat_popularity_on_online_retail(split):
         f"segment popularity, raw: {segment_raw[0]:.3f} {segment_raw[1]:.3f}"
     )
     assert len(truth) > 1500
-    # Issue #18 asks for 1.5x; this method reaches about 1.44x (see
-    # tests/VALIDATION.md): the bar asserted is the level actually reached.
-    assert ours[0] >= 1.4 * global_same[0]
+    # Issue #18: at least 1.5x global popularity. The engine's weights were
+    # chosen on earlier cut-offs, never on this holdout (tests/VALIDATION.md).
+    assert ours[0] >= 1.5 * global_same[0]
     assert ours[0] > segment_same[0]
     assert ours[1] > global_same[1] and ours[1] > segment_same[1]

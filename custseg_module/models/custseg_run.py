@@ -1113,7 +1113,8 @@ class CustsegRun(models.Model):
 
     def _phase_invoice_lines(self, lookback_days):
         """The lines of :meth:`_invoice_lines_query` over the lookback window
-        as a DataFrame: partner_id, product_id, categ_id, date, quantity."""
+        as a DataFrame: partner_id, product_id, categ_id, day (days since
+        1970-01-01, as the engine takes them), quantity."""
         date_from = self.as_of - timedelta(days=lookback_days or 36500)
         query = self.env.cr.mogrify(self._invoice_lines_query(date_from))
         buffer = io.BytesIO()
@@ -1130,7 +1131,7 @@ class CustsegRun(models.Model):
                 "categ_id": pd.Series(rows["categ_id"].astype(np.float64)).replace(
                     0.0, np.nan
                 ),
-                "date": pd.to_datetime(rows["day"].astype(np.int64), unit="D"),
+                "day": rows["day"].astype(np.int64),
                 "quantity": rows["quantity"].astype(np.float64),
             }
         )
