@@ -23,8 +23,6 @@ import numpy as np
 
 from .config import SegmentationConfig
 
-STAGES = ("prospect", "new", "repeat", "loyal", "at_risk", "churned", "reactivated")
-
 
 def at_risk_thresholds(
     typical_gap: np.ndarray, purchaser: np.ndarray, config: SegmentationConfig

@@ -16,7 +16,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import compat
-from .custseg_run import WRITTEN_FIELDS
+from ..tools.field_map import FIGURE_TABLE, WRITTEN_FIELDS, fields_in
 
 VALUE_TIERS = [
     ("key", "Key"),
@@ -148,17 +148,22 @@ class ResPartner(models.Model):
     rfm_code = fields.Char(string="RFM Code", copy=False, groups=SEGMENTATION_USER)
     first_purchase_date = fields.Date(copy=False, groups=SEGMENTATION_USER)
     last_purchase_date = fields.Date(copy=False, groups=SEGMENTATION_USER)
+    # The daily-moving figures live in custseg.partner.figure (one row per
+    # commercial partner); these read them, and _field_to_sql lets searches,
+    # orders and pivots use them as if they were columns (README, Reference).
     purchase_probability = fields.Float(
         string="Purchase Likelihood",
         digits=(16, 4),
-        copy=False,
+        compute="_compute_custseg_figures",
+        search="_search_purchase_probability",
         aggregator="avg",
         help="Probability of at least one purchase within the likelihood horizon.",
         groups=SEGMENTATION_USER,
     )
     predicted_clv = fields.Monetary(
         string="Predicted CLV",
-        copy=False,
+        compute="_compute_custseg_figures",
+        search="_search_predicted_clv",
         help="Expected net revenue over the lifetime-value horizon.",
         groups=SEGMENTATION_USER,
     )
@@ -257,6 +262,55 @@ class ResPartner(models.Model):
         help="Gross margin minus cost to serve, from the last run.",
         groups=SEGMENTATION_USER,
     )
+
+    def _compute_custseg_figures(self):
+        names = fields_in(FIGURE_TABLE)
+        # sudo: the figures are the partner's own, behind the fields' groups.
+        figures = (
+            self.env["custseg.partner.figure"]
+            .sudo()
+            .search_read(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id", *names],
+            )
+        )
+        by_partner = {row["partner_id"][0]: row for row in figures}
+        for partner in self:
+            row = by_partner.get(partner.commercial_partner_id.id, {})
+            for name in names:
+                partner[name] = row.get(name, 0.0)
+
+    def _search_purchase_probability(self, operator, value):
+        return self._search_custseg_figure("purchase_probability", operator, value)
+
+    def _search_predicted_clv(self, operator, value):
+        return self._search_custseg_figure("predicted_clv", operator, value)
+
+    def _search_custseg_figure(self, name, operator, value):
+        """Partners whose commercial partner's figure row matches."""
+        # sudo: the caller's read right on the field was checked by the ORM.
+        figures = (
+            self.env["custseg.partner.figure"].sudo()._search([(name, operator, value)])
+        )
+        return [("commercial_partner_id", "in", figures.subselect("partner_id"))]
+
+    def _field_to_sql(self, alias, field_expr, query=None, *args, **kwargs):
+        """The figure fields as the figure table's column of the commercial
+        partner, so that the ORM can filter, sort and aggregate them in SQL
+        (the Best List by likelihood, the pivots of average CLV)."""
+        if field_expr not in fields_in(FIGURE_TABLE):
+            return super()._field_to_sql(alias, field_expr, query, *args, **kwargs)
+        field = self._fields[field_expr]
+        if not self.env.su and not self.env.user.has_groups(field.groups):
+            raise AccessError(
+                self.env._("You are not allowed to read %(field)s.", field=field.string)
+            )
+        commercial = super()._field_to_sql(alias, "commercial_partner_id", query)
+        return SQL(
+            "(SELECT f.%s FROM custseg_partner_figure f WHERE f.partner_id = %s)",
+            SQL.identifier(field_expr),
+            commercial,
+        )
 
     def _compute_profit_figures(self):
         figures = self.env["custseg.partner.profit"].search(
