@@ -130,6 +130,11 @@ class CustsegRun(models.Model):
     partner_count = fields.Integer(string="Partners Processed", readonly=True)
     changed_count = fields.Integer(string="Partners Changed", readonly=True)
     history_count = fields.Integer(string="Transitions Logged", readonly=True)
+    invoice_watermark = fields.Char(
+        readonly=True,
+        help="The invoices this run's recommendations were computed from (last "
+        "change, newest invoice, lookback): a run with the same one skips them.",
+    )
     deferred_count = fields.Integer(
         string="Customers Deferred",
         readonly=True,
@@ -491,13 +496,20 @@ class CustsegRun(models.Model):
         self._write_profit(profit)
         history = timed("history", 5, self._phase_history, result_table, baseline)
         timed("segment_pnl", 6, self._phase_segment_pnl)
-        timed(
-            "recommendations",
-            7,
-            self._phase_recommendations,
-            result,
-            config.lookback_days,
-        )
+        # The slowest phase depends on the invoice lines only: a run with no
+        # invoice posted, changed or cancelled since the last one keeps its
+        # recommendations and profiles (docs/performance.md).
+        watermark = self._invoice_watermark(config.lookback_days)
+        if watermark == self._last_watermark():
+            timings["recommendations"] = 0.0
+        else:
+            timed(
+                "recommendations",
+                7,
+                self._phase_recommendations,
+                result,
+                config.lookback_days,
+            )
         followups = timed(
             "activities", 8, self._phase_activities, result_table, baseline
         )
@@ -511,6 +523,7 @@ class CustsegRun(models.Model):
                 "duration": time.monotonic() - clock,
                 "timings": timings,
                 "baseline": baseline,
+                "invoice_watermark": watermark,
                 "changed_count": changed,
                 "deferred_count": deferred,
                 "history_count": history,
@@ -1043,6 +1056,18 @@ class CustsegRun(models.Model):
                 "quantity": rows["quantity"].astype(np.float64),
             }
         )
+
+    def _invoice_watermark(self, lookback_days):
+        """What the recommendations were computed from, cheaply: the last
+        change to any invoice, the newest invoice and the lookback window."""
+        self.env.cr.execute("SELECT MAX(write_date), MAX(id) FROM account_move")
+        last_change, last_id = self.env.cr.fetchone()
+        return f"{last_change}|{last_id}|{lookback_days}"
+
+    def _last_watermark(self):
+        """The invoice watermark of the latest completed run, or None."""
+        last = self.search([("state", "=", "done"), ("id", "!=", self.id)], limit=1)
+        return last.invoice_watermark or None
 
     def _phase_recommendations(self, result, lookback_days):
         """Each customer's next-best products (custseg.recommendation) and each
