@@ -79,8 +79,8 @@ from odoo.tools.misc import get_lang
 from odoo.addons.base.models.res_lang import intersperse
 
 from ..engine.experiment import CONTROL_DAYS, draw_control_group
+from ..tools.context_markers import REPLACE_CONTEXT
 from ..tools.settings import read_setting
-from .mail_activity import REPLACE_CONTEXT
 
 TOP_PRODUCTS = 3
 # Notes written per UPDATE (see _write_notes).

@@ -31,12 +31,12 @@ from ..tools.field_map import (
     fields_in,
     figure_of,
 )
+from ..tools.posted_moves import posted_customer_moves
 from ..tools.run_lock import RUN_LOCK_KEY, bound_to_connection, lock_holder
 from ..tools.run_result import RunResult, figures_of
+from ..tools.selections import RUN_PHASES as PHASES
 from ..tools.settings import check_settings
 from ..tools.storable import storable_limit, unstorable
-from .account_move import posted_customer_moves
-from .custseg_run_progress import PHASES
 
 _logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from ..engine.profit import (
     whale_curve,
 )
 from ..tools.copy_codec import write_copy_binary
-from .account_move import posted_customer_moves
+from ..tools.posted_moves import posted_customer_moves
 
 COST_SOURCES = [
     ("cogs", "Cost of goods sold journal items"),

@@ -6,12 +6,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..engine import rescale_grid
 from ..tools import compat
+from ..tools.context_markers import REGRID_CONTEXT
 from ..tools.settings import read_setting
-from .res_partner import _ServerMarker
-
-# Segments written one by one while the grid moves to another number of
-# bins: checked once all are written (see _apply_score_bins).
-REGRID_CONTEXT = _ServerMarker("regrid")
 
 
 class CustsegSegment(models.Model):

@@ -16,27 +16,10 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import compat
+from ..tools.context_markers import MERGE_CONTEXT, SYNC_CONTEXT
 from ..tools.field_map import FIGURE_TABLE, WRITTEN_FIELDS, fields_in
+from ..tools.selections import LIFECYCLE_STAGE_SELECTION, VALUE_TIER_SELECTION
 
-VALUE_TIERS = [
-    ("key", "Key"),
-    ("important", "Important"),
-    ("ordinary", "Ordinary"),
-    ("small", "Small"),
-    ("negative", "Negative"),
-]
-# Stage labels share no word with the default segment names (one word, one
-# meaning): the segments "New Customers", "Loyal Customers" and "At Risk" rank
-# customers against each other; a stage follows the customer's own rhythm.
-LIFECYCLE_STAGES = [
-    ("prospect", "Prospect"),
-    ("new", "First Purchase"),
-    ("repeat", "Repeat"),
-    ("loyal", "Regular"),
-    ("at_risk", "Lapsing"),
-    ("churned", "Churned"),
-    ("reactivated", "Reactivated"),
-]
 # Recency operator: (the last purchase date's operator, the comparison itself).
 RECENCY_OPERATORS = {
     "<": (">", operator.lt),
@@ -48,8 +31,8 @@ RECENCY_OPERATORS = {
 }
 # Group rows sort in this order, not alphabetically (_read_group_orderby).
 MEANING_ORDERS = {
-    "value_tier": [value for value, _label in VALUE_TIERS],
-    "lifecycle_stage": [value for value, _label in LIFECYCLE_STAGES],
+    "value_tier": [value for value, _label in VALUE_TIER_SELECTION],
+    "lifecycle_stage": [value for value, _label in LIFECYCLE_STAGE_SELECTION],
 }
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
 # Who reads the segmentation figures of customers (field groups=).
@@ -59,25 +42,6 @@ MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
 # Fields only the module writes: the run's figures, and the day the last
 # follow-up was closed (written when an activity is done).
 MODULE_FIELDS = {*WRITTEN_FIELDS, "segment_followup_done_date"}
-
-
-class _ServerMarker:
-    """A context value that no RPC call can forge: JSON has no such object, so
-    a client passing the same context key gets no bypass."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"<custseg {self.name}>"
-
-
-# Odoo's own copy of commercial fields to contacts (no user edit), and the
-# partner merge wizard's write on the surviving partner.
-SYNC_CONTEXT = _ServerMarker("sync")
-MERGE_CONTEXT = _ServerMarker("merge")
 
 
 class ResPartner(models.Model):
@@ -97,14 +61,14 @@ class ResPartner(models.Model):
         groups=SEGMENTATION_USER,
     )
     value_tier = fields.Selection(
-        VALUE_TIERS,
+        VALUE_TIER_SELECTION,
         copy=False,
         help="Pareto tier of the customer's net revenue: key customers make the "
         "first share of revenue, then important, ordinary and small ones.",
         groups=SEGMENTATION_USER,
     )
     lifecycle_stage = fields.Selection(
-        LIFECYCLE_STAGES,
+        LIFECYCLE_STAGE_SELECTION,
         copy=False,
         help="Where the customer is in its own buying rhythm (first purchase, "
         "repeat, regular, lapsing, churned...), from the time since its last purchase "
