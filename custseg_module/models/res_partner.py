@@ -250,8 +250,18 @@ class ResPartner(models.Model):
     def _search_predicted_clv(self, operator, value):
         return self._search_custseg_figure("predicted_clv", operator, value)
 
+    def _check_custseg_figure_access(self, name):
+        """The figure fields' groups, which Odoo checks on reads but not in a
+        search method or in SQL built by _field_to_sql."""
+        field = self._fields[name]
+        if not self.env.su and not self.env.user.has_groups(field.groups):
+            raise AccessError(
+                self.env._("You are not allowed to read %(field)s.", field=field.string)
+            )
+
     def _search_custseg_figure(self, name, operator, value):
         """Partners whose commercial partner's figure row matches."""
+        self._check_custseg_figure_access(name)
         # sudo: the caller's read right on the field was checked by the ORM.
         figures = (
             self.env["custseg.partner.figure"].sudo()._search([(name, operator, value)])
@@ -264,11 +274,7 @@ class ResPartner(models.Model):
         (the Best List by likelihood, the pivots of average CLV)."""
         if field_expr not in fields_in(FIGURE_TABLE):
             return super()._field_to_sql(alias, field_expr, query, *args, **kwargs)
-        field = self._fields[field_expr]
-        if not self.env.su and not self.env.user.has_groups(field.groups):
-            raise AccessError(
-                self.env._("You are not allowed to read %(field)s.", field=field.string)
-            )
+        self._check_custseg_figure_access(field_expr)
         commercial = super()._field_to_sql(alias, "commercial_partner_id", query)
         return SQL(
             "(SELECT f.%s FROM custseg_partner_figure f WHERE f.partner_id = %s)",
