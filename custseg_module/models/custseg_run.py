@@ -791,7 +791,7 @@ class CustsegRun(models.Model):
                                 SELECT p.id FROM res_partner p
                                   JOIN custseg_run_rows r ON r.id = p.id
                                  WHERE %(batch)s
-                                   FOR UPDATE OF p SKIP LOCKED)
+                                   FOR NO KEY UPDATE OF p SKIP LOCKED)
                             UPDATE custseg_run_rows r SET locked = true
                               FROM locked l WHERE l.id = r.id
                             """,

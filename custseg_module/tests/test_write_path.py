@@ -111,10 +111,11 @@ class TestWritePath(CustsegGridCommon):
         completes, that customer keeps all of its old values, the others are
         written, and the next run writes it."""
         held = self.env.ref("base.partner_admin").commercial_partner_id
+        # The lock a user's save takes on the row (an UPDATE of no key column).
         self.assertFalse(held.customer_segment_id)
         with db_connect(self.env.cr.dbname).cursor() as editor:
             editor.execute(
-                "SELECT id FROM res_partner WHERE id = %s FOR UPDATE", [held.id]
+                "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE", [held.id]
             )
             # Posting does not block on the held row (Odoo's _increase_rank
             # skips locked partners); a stuck statement fails within seconds.
