@@ -13,9 +13,11 @@ in a fresh Python process so that ``ru_maxrss`` is that job's alone:
 2. ``again``: a second run, same ``as_of``, no new invoice: the fraction of
    partner rows it wrote (rows whose ``xmin`` is the run's transaction or one
    of its subtransactions: nothing else writes to a benchmark database);
-3. ``next-day`` and ``day-after``: runs one and two days later, still no new
-   invoice (the daily cron), with no VACUUM in between; for the first run and
-   these, how many res_partner updates were HOT and the size of its heap;
+3. ``next-day``, ``day-after`` and ``third-night``: runs one, two and three
+   days later, still no new invoice (the daily cron), with no VACUUM in
+   between; for the first run and these, how many res_partner updates were
+   HOT, the size of its heap and the WAL the run wrote
+   (``pg_current_wal_lsn()`` before and after; cluster-wide);
 4. ``naive`` (one size): the reference job below, rolled back; then again
    without the module's covering index on account_move (dropped inside the
    rolled-back transaction), as a naive module's database has no such index;
@@ -105,6 +107,9 @@ def job_run(dbname, as_of):
             "SELECT pg_backend_pid(), pg_current_xact_id()::text::bigint % 4294967296"
         )
         backend, first_xid = env.cr.fetchone()
+        # WAL is cluster-wide: another database's writes meanwhile count too.
+        env.cr.execute("SELECT pg_current_wal_lsn()::text")
+        wal_before = env.cr.fetchone()[0]
         db_cpu_before = backend_cpu_seconds(backend)
         cpu_before = cpu_seconds()
         started = time.monotonic()
@@ -121,7 +126,14 @@ def job_run(dbname, as_of):
             (first_xid,),
         )
         written, partner_rows = env.cr.fetchone()
+        env.cr.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn) / 2 ^ 20",
+            (wal_before,),
+        )
+        wal_mb = env.cr.fetchone()[0]
         return {
+            "wal_mb": round(wal_mb, 1),
+            "deferred_count": run.deferred_count,
             "run_id": run.id,
             "state": run.state,
             "wall": round(wall, 3),
@@ -366,6 +378,8 @@ def bench_size(
         result["next_day"] = run_counting_hot(dbname, as_of + timedelta(days=1))
         print(f"{dbname}: fourth run, the day after", file=sys.stderr, flush=True)
         result["day_after"] = run_counting_hot(dbname, as_of + timedelta(days=2))
+        print(f"{dbname}: fifth run, third night", file=sys.stderr, flush=True)
+        result["third_night"] = run_counting_hot(dbname, as_of + timedelta(days=3))
         if naive:
             print(f"{dbname}: naive job", file=sys.stderr, flush=True)
             result["naive"] = in_subprocess("naive", dbname, as_of)
@@ -447,6 +461,31 @@ def markdown(results, install, naive_size):
             f"Daily runs at {res['customers']:,} customers, res_partner "
             f"fillfactor {fillfactor}, no VACUUM in between: {days}."
         )
+    lines += [
+        "",
+        "| customers | night | run | vs first | res_partner rows rewritten "
+        "| res_partner heap | WAL | vs first |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for res in results:
+        first = res["first"]
+        for key, label in (
+            ("first", "first run"),
+            ("next_day", "next day"),
+            ("day_after", "day 2"),
+            ("third_night", "day 3"),
+        ):
+            night = res[key]
+            lines.append(
+                f"| {res['customers']:,} | {label} "
+                f"| {night['timings']['total']:.2f} s "
+                f"| {night['timings']['total'] / first['timings']['total']:.2f} "
+                f"| {night['rows_written']:,} "
+                f"({night['rows_written'] / night['partner_rows']:.2%}) "
+                f"| {night['partner_heap_mb']:,} MB "
+                f"| {night['wal_mb']:,.1f} MB "
+                f"| {night['wal_mb'] / max(first['wal_mb'], 0.1):.2f} |"
+            )
     for res in results:
         ours = res["first"]["timings"]["total"]
         for key, label in (

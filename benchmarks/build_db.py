@@ -65,7 +65,10 @@ import odoo_env  # noqa: E402
 from odoo_env import environment, odoo_bin  # noqa: E402
 
 AS_OF = date(2026, 6, 30)
-BASE_DB = "custseg_bench_base"
+# CUSTSEG_BENCH_PREFIX: database name prefix, so that several checkouts
+# benchmark side by side on one server without sharing databases.
+BENCH_PREFIX = os.environ.get("CUSTSEG_BENCH_PREFIX", "custseg_bench")
+BASE_DB = f"{BENCH_PREFIX}_base"
 BASE_DB_NO_MODULE = "custseg_bench_base_nomod"
 FILESTORE = Path.home() / ".local/share/Odoo/filestore"
 SEED = 0.42
@@ -678,7 +681,7 @@ def build(customers, moves, dbname, with_module=True, as_of=AS_OF):
 
 def default_name(customers, moves, with_module=True):
     suffix = "" if with_module else "_nomod"
-    return f"custseg_bench_{customers}_{moves}{suffix}"
+    return f"{BENCH_PREFIX}_{customers}_{moves}{suffix}"
 
 
 def main():

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.tools import SQL
 
-from .models.account_move import CUSTOMER_MOVES_INDEX
+from .tools.posted_moves import CUSTOMER_MOVES_INDEX
 
 
 def uninstall_hook(env):

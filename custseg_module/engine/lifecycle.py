@@ -25,8 +25,6 @@ import numpy as np
 
 from .config import SegmentationConfig
 
-STAGES = ("prospect", "new", "repeat", "loyal", "at_risk", "churned", "reactivated")
-
 
 def population_gap(
     typical_gap: np.ndarray, purchaser: np.ndarray, config: SegmentationConfig

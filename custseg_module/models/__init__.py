@@ -5,6 +5,7 @@ from . import custseg_run_quality
 from . import custseg_run_calibration_bin
 from . import custseg_run_whale_point
 from . import custseg_partner_profit
+from . import custseg_partner_figure
 from . import custseg_segment_pnl
 from . import custseg_run_line
 from . import custseg_segment

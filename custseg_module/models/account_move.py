@@ -3,30 +3,15 @@ from odoo import models
 from odoo.tools import SQL
 from odoo.tools.sql import index_exists
 
+from ..tools.posted_moves import CUSTOMER_MOVES_INDEX, posted_customer_moves
+
+
 # The run's aggregate (custseg.run._phase_aggregate) reads only these rows and
 # columns: an index-only scan per group of companies, in (company, partner,
 # date) order, feeds a streaming GroupAggregate, instead of a sequential scan
 # of the whole, wide account_move and a hash aggregate that spills to disk.
 # Company first: the companies in the run's currency and the others are two
 # range scans, not two scans of every posted invoice. README.md, Performance.
-CUSTOMER_MOVES_INDEX = "custseg_account_move_company_day_idx"
-
-
-def posted_customer_moves(alias=None):
-    """The rows CUSTOMER_MOVES_INDEX covers, posted customer invoices and
-    refunds: one definition, since a query can use the partial index only
-    when it repeats this predicate."""
-
-    def column(name):
-        return SQL.identifier(alias, name) if alias else SQL.identifier(name)
-
-    return SQL(
-        "%s = 'posted' AND %s IN ('out_invoice', 'out_refund')",
-        column("state"),
-        column("move_type"),
-    )
-
-
 class AccountMove(models.Model):
     _inherit = "account.move"
 

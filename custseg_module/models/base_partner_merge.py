@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
-from .res_partner import MERGE_CONTEXT
+from ..tools.context_markers import MERGE_CONTEXT
 
 
 class MergePartnerAutomatic(models.TransientModel):

@@ -79,9 +79,9 @@ from odoo.tools.misc import get_lang
 from odoo.addons.base.models.res_lang import intersperse
 
 from ..engine.experiment import CONTROL_DAYS, draw_control_group
+from ..tools.context_markers import REPLACE_CONTEXT
 from ..tools.settings import read_setting
 from ..tools.why import customer_figures, why_lines
-from .mail_activity import REPLACE_CONTEXT
 
 TOP_PRODUCTS = 3
 # Notes written per UPDATE (see _write_notes).
@@ -94,10 +94,11 @@ class CustsegFollowup(models.AbstractModel):
 
     # ------------------------------------------------------------------ entry points
     @api.model
-    def _schedule_followups(self, run):
+    def _schedule_followups(self, run, result_table, baseline):
         """Run phase: schedule the follow-ups due after ``run``'s write-back.
 
-        Reads the run's temp table ``custseg_run_result`` (same transaction).
+        Reads ``result_table``, the run's RunResult (tools/run_result.py);
+        ``baseline`` is the run's first-run flag.
         Returns a dict of counts: ``created`` activities, open activities of a
         previous segment ``replaced`` and ``withdrawn``.
         """
@@ -115,8 +116,10 @@ class CustsegFollowup(models.AbstractModel):
             return counts
         include_locked = settings._custseg_flag("custseg.followup_locked", False)
         self._flush_followup_data()
-        counts["withdrawn"] = self._withdraw_stale_followups(include_locked)
-        if run.baseline and not settings._custseg_flag(
+        counts["withdrawn"] = self._withdraw_stale_followups(
+            result_table, include_locked
+        )
+        if baseline and not settings._custseg_flag(
             "custseg.followups_on_baseline", False
         ):
             return counts
@@ -143,15 +146,15 @@ class CustsegFollowup(models.AbstractModel):
                        CASE WHEN t.old_segment_id IS DISTINCT FROM t.segment_id
                               OR (%(locked_entered)s)
                             THEN 'entered' ELSE 'reminder' END
-                  FROM custseg_run_result t
+                  FROM %(table)s t
                   JOIN res_partner p ON p.id = t.partner_id
                   JOIN custseg_segment s ON s.id = t.segment_id
                   LEFT JOIN open_followup o ON o.partner_id = t.partner_id
                  WHERE s.followup_enabled AND s.active
                    AND (%(include_locked)s OR p.segment_locked IS NOT TRUE)
-                   AND COALESCE(p.purchase_probability, 0)
+                   AND COALESCE(t.purchase_probability, 0)
                        >= COALESCE(s.followup_min_probability, 0)
-                   AND COALESCE(p.predicted_clv, 0) >= COALESCE(s.followup_min_clv, 0)
+                   AND COALESCE(t.predicted_clv, 0) >= COALESCE(s.followup_min_clv, 0)
                    AND NOT t.segment_id = ANY(COALESCE(o.segment_ids, '{}'))
                    AND NOT EXISTS (
                        SELECT 1 FROM custseg_followup_entry e
@@ -167,13 +170,14 @@ class CustsegFollowup(models.AbstractModel):
                                 + s.followup_repeat_days <= %(as_of)s))
                  ORDER BY t.partner_id
                 """,
+                table=result_table.table,
                 locked_entered=locked_entered,
                 include_locked=include_locked,
                 as_of=run.as_of,
             )
         )
         reasons = dict(self.env.cr.fetchall())
-        reasons, groups = self._hold_out(run, reasons)
+        reasons, groups = self._hold_out(run, result_table, reasons)
         counts.update(groups)
         if reasons:
             launched = self._launch(reasons, run.as_of, run=run)
@@ -183,7 +187,7 @@ class CustsegFollowup(models.AbstractModel):
         return counts
 
     @api.model
-    def _hold_out(self, run, reasons):
+    def _hold_out(self, run, result_table, reasons):
         """Draw the control group among the customers who entered a segment in
         ``run`` (engine.experiment.draw_control_group), record every entrant as
         treated or held out with the reason, and return ``reasons`` without the
@@ -192,16 +196,19 @@ class CustsegFollowup(models.AbstractModel):
         if not entered:
             return reasons, {"treated": 0, "held_out": 0}
         self.env.cr.execute(
-            """
-            SELECT t.partner_id, t.segment_id,
-                   COALESCE(p.purchase_probability, 0) AS likelihood,
-                   p.user_id
-              FROM custseg_run_result t
-              JOIN res_partner p ON p.id = t.partner_id
-             WHERE t.partner_id = ANY(%s)
-             ORDER BY t.partner_id
-            """,
-            [entered],
+            SQL(
+                """
+                SELECT t.partner_id, t.segment_id,
+                       COALESCE(t.purchase_probability, 0) AS likelihood,
+                       p.user_id
+                  FROM %s t
+                  JOIN res_partner p ON p.id = t.partner_id
+                 WHERE t.partner_id = ANY(%s)
+                 ORDER BY t.partner_id
+                """,
+                result_table.table,
+                entered,
+            )
         )
         frame = pd.DataFrame(
             self.env.cr.fetchall(),
@@ -297,14 +304,15 @@ class CustsegFollowup(models.AbstractModel):
         }
 
     @api.model
-    def _withdraw_stale_followups(self, include_locked):
+    def _withdraw_stale_followups(self, result_table, include_locked):
         """Delete the open follow-ups of the run's customers whose current
         segment has no automatic follow-up and is not the follow-up's own
         segment; return how many. Not done: no reminder clock starts."""
         self.env.cr.execute(
-            """
+            SQL(
+                """
             SELECT a.id
-              FROM custseg_run_result t
+              FROM %(table)s t
               JOIN res_partner p ON p.id = t.partner_id
               JOIN mail_activity a
                 ON a.custseg_partner_id = t.partner_id
@@ -314,8 +322,10 @@ class CustsegFollowup(models.AbstractModel):
              WHERE a.custseg_segment_id IS DISTINCT FROM t.segment_id
                AND NOT COALESCE(s.followup_enabled AND s.active, false)
                AND (%(include_locked)s OR p.segment_locked IS NOT TRUE)
-            """,
-            {"include_locked": include_locked},
+                """,
+                table=result_table.table,
+                include_locked=include_locked,
+            )
         )
         stale = self.env["mail.activity"].browse(
             [activity_id for (activity_id,) in self.env.cr.fetchall()]
@@ -553,7 +563,6 @@ class CustsegFollowup(models.AbstractModel):
                 "segment_date",
                 "segment_followup_done_date",
                 "user_id",
-                "purchase_probability",
             ]
         )
         self.env["custseg.segment"].flush_model()
@@ -571,13 +580,14 @@ class CustsegFollowup(models.AbstractModel):
         self.env.cr.execute(
             """
             UPDATE mail_activity a
-               SET custseg_purchase_probability = p.purchase_probability
+               SET custseg_purchase_probability = f.purchase_probability
               FROM res_partner p
+              JOIN custseg_partner_figure f ON f.partner_id = p.commercial_partner_id
              WHERE p.id = a.custseg_partner_id
                AND a.custseg_segment_id IS NOT NULL
                AND a.active
                AND a.custseg_purchase_probability
-                   IS DISTINCT FROM p.purchase_probability
+                   IS DISTINCT FROM f.purchase_probability
             """
         )
         if self.env.cr.rowcount:
@@ -595,8 +605,8 @@ class CustsegFollowup(models.AbstractModel):
             SELECT p.id AS partner_id, p.customer_segment_id AS segment_id,
                    p.rfm_r_score, p.rfm_f_score, p.rfm_m_score, p.rfm_code,
                    p.segment_date, p.segment_followup_done_date,
-                   p.last_purchase_date, p.rfm_monetary, p.purchase_probability,
-                   p.predicted_clv, p.rfm_frequency, p.first_purchase_date,
+                   p.last_purchase_date, p.rfm_monetary, f.purchase_probability,
+                   f.predicted_clv, p.rfm_frequency, p.first_purchase_date,
                    p.lifecycle_stage,
                    COALESCE(salesperson.id, owner.id, fallback.id) AS user_id
               FROM res_partner p
@@ -608,6 +618,8 @@ class CustsegFollowup(models.AbstractModel):
                 ON owner.id = s.owner_id AND owner.active AND NOT owner.share
               LEFT JOIN res_users fallback
                 ON fallback.id = %s AND fallback.active AND NOT fallback.share
+              LEFT JOIN custseg_partner_figure f
+                ON f.partner_id = p.commercial_partner_id
              WHERE p.id = ANY(%s)
              ORDER BY p.id
             """,

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
-from .mail_message import FOLLOWUP_OUTCOMES
+from ..tools.selections import FOLLOWUP_OUTCOMES
 
 
 class CustsegFollowupDone(models.TransientModel):

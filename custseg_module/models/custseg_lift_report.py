@@ -14,7 +14,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..engine.experiment import LIFT_WINDOWS, MIN_GROUP, lift
-from .mail_message import FOLLOWUP_OUTCOMES
+from ..tools.selections import FOLLOWUP_OUTCOMES
 
 
 class CustsegLiftReport(models.Model):

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from .res_partner import LIFECYCLE_STAGES, VALUE_TIERS
+from ..tools.selections import LIFECYCLE_STAGE_SELECTION, VALUE_TIER_SELECTION
 
 
 class CustsegPartnerHistory(models.Model):
@@ -35,10 +35,10 @@ class CustsegPartnerHistory(models.Model):
     date = fields.Date(required=True)
     old_segment_id = fields.Many2one("custseg.segment", ondelete="set null")
     new_segment_id = fields.Many2one("custseg.segment", ondelete="set null")
-    old_value_tier = fields.Selection(VALUE_TIERS)
-    new_value_tier = fields.Selection(VALUE_TIERS)
-    old_lifecycle_stage = fields.Selection(LIFECYCLE_STAGES)
-    new_lifecycle_stage = fields.Selection(LIFECYCLE_STAGES)
+    old_value_tier = fields.Selection(VALUE_TIER_SELECTION)
+    new_value_tier = fields.Selection(VALUE_TIER_SELECTION)
+    old_lifecycle_stage = fields.Selection(LIFECYCLE_STAGE_SELECTION)
+    new_lifecycle_stage = fields.Selection(LIFECYCLE_STAGE_SELECTION)
     r_score = fields.Integer(string="R", aggregator="avg")
     f_score = fields.Integer(string="F", aggregator="avg")
     m_score = fields.Integer(string="M", aggregator="avg")

@@ -8,7 +8,7 @@ import pandas as pd
 from odoo import api, fields, models
 
 from ..engine.recommend import recommend_products
-from .custseg_run import write_copy_binary
+from ..tools.copy_codec import write_copy_binary
 
 TOP_RECOMMENDATIONS = 5
 

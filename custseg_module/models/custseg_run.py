@@ -11,7 +11,6 @@ import logging
 import time
 import traceback
 from datetime import timedelta
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -22,11 +21,22 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..engine import segment_customers
+from ..tools.copy_codec import read_copy_binary
+from ..tools.field_map import (
+    FIELD_MAP,
+    FIGURE_TABLE,
+    PARTNER_TABLE,
+    WIRE_TYPES,
+    WRITTEN_FIELDS,
+    fields_in,
+    figure_of,
+)
+from ..tools.posted_moves import posted_customer_moves
 from ..tools.run_lock import RUN_LOCK_KEY, bound_to_connection, lock_holder
+from ..tools.run_result import RunResult, figures_of
+from ..tools.selections import RUN_PHASES as PHASES
 from ..tools.settings import check_settings
 from ..tools.storable import storable_limit, unstorable
-from .account_move import posted_customer_moves
-from .custseg_run_progress import PHASES
 
 _logger = logging.getLogger(__name__)
 
@@ -34,32 +44,6 @@ CRON_SERIALIZATION_RETRIES = 3
 QUEUE_CRON_XMLID = "custseg_module.ir_cron_run_queued"
 # work_mem of the write-back's joins.
 WRITE_BACK_WORK_MEM = "256MB"
-
-# Partner columns the run owns, in temp-table order (see _phase_write_back).
-RESULT_COLUMNS = [
-    ("partner_id", "integer"),
-    ("segment_id", "integer"),
-    ("value_tier", "varchar"),
-    ("lifecycle_stage", "varchar"),
-    ("rfm_frequency", "integer"),
-    ("rfm_monetary", "numeric"),
-    ("rfm_r_score", "integer"),
-    ("rfm_f_score", "integer"),
-    ("rfm_m_score", "integer"),
-    ("rfm_code", "varchar"),
-    ("first_purchase_date", "date"),
-    ("last_purchase_date", "date"),
-    ("purchase_probability", "numeric"),
-    ("predicted_clv", "numeric"),
-    ("customer_cluster", "varchar"),
-]
-# The partner fields a run writes: everything but the key, plus bookkeeping.
-PARTNER_FIGURES = [name for name, _type in RESULT_COLUMNS[2:]]
-WRITTEN_FIELDS = [
-    "customer_segment_id",
-    *PARTNER_FIGURES,
-    "segment_date",
-]
 
 # One row of the aggregate in COPY's binary format: a field count, then each
 # field's byte length and big-endian value. None can be NULL.
@@ -90,66 +74,6 @@ AGGREGATE_ROW = np.dtype(
         ("amount", ">f8"),
     ]
 )
-COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-# The write-back's COPY: the partner column type -> its wire type in the temp
-# table. Text and dates travel as 1-based codes into a label array (0 = NULL),
-# amounts as integers in units of their last decimal (DECIMALS), so that every
-# row has the same fixed width and no float is ever turned into a decimal.
-WIRE_TYPES = {
-    "integer": ("integer", ">i4"),
-    "numeric": ("bigint", ">i8"),
-    "varchar": ("integer", ">i4"),
-    "date": ("integer", ">i4"),
-}
-# Decimals kept of each numeric figure: an identical re-run compares equal.
-DECIMALS = {"rfm_monetary": 2, "purchase_probability": 4, "predicted_clv": 2}
-
-
-def read_copy_binary(data, row_dtype):
-    """The rows of a ``COPY … TO STDOUT (FORMAT binary)`` output whose rows
-    all have the fixed layout ``row_dtype`` (no NULL, no variable-width
-    column), as a numpy structured array. Raises ValueError otherwise."""
-    data = memoryview(data)
-    if bytes(data[:11]) != COPY_BINARY_SIGNATURE or len(data) < 21:
-        raise ValueError("not a PostgreSQL binary COPY stream")
-    extension = int.from_bytes(data[15:19], "big")
-    body = data[19 + extension : len(data) - 2]  # the trailer is int16 -1
-    if bytes(data[len(data) - 2 :]) != b"\xff\xff" or len(body) % row_dtype.itemsize:
-        raise ValueError("binary COPY stream with rows of an unexpected size")
-    rows = np.frombuffer(body, dtype=row_dtype)
-    sizes = [name for name in row_dtype.names if name.endswith("_size")]
-    expected_fields = len(sizes)
-    if len(rows) and (
-        (rows["fields"] != expected_fields).any()
-        or any(
-            (rows[size] != row_dtype[size[: -len("_size")]].itemsize).any()
-            for size in sizes
-        )
-    ):
-        raise ValueError("binary COPY stream with NULL or variable-width values")
-    return rows
-
-
-def write_copy_binary(columns):
-    """``COPY … FROM STDIN (FORMAT binary)`` data of equally long numpy
-    arrays, one per column, each of a fixed-width big-endian dtype."""
-    row_dtype = np.dtype(
-        [("fields", ">i2")]
-        + [
-            field
-            for index, values in enumerate(columns)
-            for field in ((f"size{index}", ">i4"), (f"value{index}", values.dtype))
-        ]
-    )
-    rows = np.empty(len(columns[0]) if columns else 0, dtype=row_dtype)
-    rows["fields"] = len(columns)
-    for index, values in enumerate(columns):
-        rows[f"size{index}"] = values.dtype.itemsize
-        rows[f"value{index}"] = values
-    # Signature, flags and header extension length (both 0), rows, trailer.
-    return b"".join((COPY_BINARY_SIGNATURE, bytes(8), rows.tobytes(), b"\xff\xff"))
-
-
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
 # Customers named in an overflow error; the others are counted.
 NAMED_CUSTOMERS = 5
@@ -166,14 +90,6 @@ def _returns_ids(method):
 def _known(name, value):
     """``{name: value}``, or nothing when value is None (the column stays NULL)."""
     return {} if value is None else {name: value}
-
-
-def _figures_of(alias):
-    """``alias.col, …`` for every partner figure, for row comparisons."""
-    return SQL(", ").join(
-        SQL("%s.%s", SQL.identifier(alias), SQL.identifier(name))
-        for name in PARTNER_FIGURES
-    )
 
 
 class CustsegRun(models.Model):
@@ -245,6 +161,17 @@ class CustsegRun(models.Model):
         readonly=True,
         help="Customers who changed segment or stage, each logged in their "
         "segment history.",
+    )
+    invoice_watermark = fields.Char(
+        readonly=True,
+        help="The invoices this run's recommendations were computed from (last "
+        "change, newest invoice, lookback): a run with the same one skips them.",
+    )
+    deferred_count = fields.Integer(
+        string="Customers Deferred",
+        readonly=True,
+        help="Customers whose record a user was editing while this run wrote: "
+        "they keep all of their previous figures, and the next run updates them.",
     )
     baseline = fields.Boolean(
         string="Baseline Run",
@@ -610,7 +537,7 @@ class CustsegRun(models.Model):
 
         # A customer's first segment is no transition: nothing to log or follow
         # up on a million customers at once (README, Performance).
-        self.baseline = not self.search_count([("state", "=", "done")], limit=1)
+        baseline = not self.search_count([("state", "=", "done")], limit=1)
         transactions, partners, previous = timed("aggregate", 1, self._phase_aggregate)
         progress["transaction_count"] = len(transactions)
         result = timed(
@@ -622,18 +549,29 @@ class CustsegRun(models.Model):
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
         profit = timed("profit", 3, self._phase_profit, result, config)
-        changed = timed("write_back", 4, self._phase_write_back, result)
-        self._write_profit(profit)
-        history = timed("history", 5, self._phase_history)
-        timed("segment_pnl", 6, self._phase_segment_pnl)
-        timed(
-            "recommendations",
-            7,
-            self._phase_recommendations,
-            result,
-            config.lookback_days,
+        result_table, changed, deferred = timed(
+            "write_back", 4, self._phase_write_back, result
         )
-        followups = timed("activities", 8, self._phase_activities)
+        self._write_profit(profit)
+        history = timed("history", 5, self._phase_history, result_table, baseline)
+        timed("segment_pnl", 6, self._phase_segment_pnl)
+        # The slowest phase depends on the invoice lines only: a run with no
+        # invoice posted, changed or cancelled since the last one keeps its
+        # recommendations and profiles (docs/performance.md).
+        watermark = self._invoice_watermark(config.lookback_days)
+        if watermark == self._last_watermark():
+            timings["recommendations"] = 0.0
+        else:
+            timed(
+                "recommendations",
+                7,
+                self._phase_recommendations,
+                result,
+                config.lookback_days,
+            )
+        followups = timed(
+            "activities", 8, self._phase_activities, result_table, baseline
+        )
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
         self.write(
@@ -643,7 +581,10 @@ class CustsegRun(models.Model):
                 "end_datetime": fields.Datetime.now(),
                 "duration": time.monotonic() - clock,
                 "timings": timings,
+                "baseline": baseline,
+                "invoice_watermark": watermark,
                 "changed_count": changed,
+                "deferred_count": deferred,
                 "history_count": history,
                 "activity_created_count": followups["created"],
                 "activity_replaced_count": followups["replaced"],
@@ -659,7 +600,7 @@ class CustsegRun(models.Model):
                 **_known("ari_previous", quality.get("ari_previous")),
             }
         )
-        self._write_lines()
+        self._write_lines(result_table)
         if followups["not_assigned"]:
             self._warn_not_assigned(followups["not_assigned"])
         # Recency counts from the latest done run: this one, from now on.
@@ -844,8 +785,11 @@ class CustsegRun(models.Model):
         )
 
     def _phase_write_back(self, result):
-        """Load the result into a temp table with COPY, then one UPDATE writes
-        the commercial partners and their contacts whose values changed."""
+        """Load the result (a RunResult, returned), then write the customers
+        whose stored values differ: their res_partner rows (commercial partner
+        and contacts, one UPDATE) and their figure row (one upsert). A customer
+        whose row a user holds is deferred: it keeps all of its old values and
+        the next run writes it. Returns (result table, changed, deferred)."""
         # The raw UPDATE must see every pending ORM write (a segment locked by
         # hand), and no pending write may land on top of it afterwards.
         self.env.flush_all()
@@ -853,75 +797,97 @@ class CustsegRun(models.Model):
         segment_ids = {s.code: s.id for s in segments.search([("kind", "=", "rule")])}
         prospect = self.env["custseg.segment"]._prospect_segment()
         segment_ids["prospect"] = prospect.id
-        columns, labels = self._result_columns(result, segment_ids)
-
-        cr = self.env.cr
+        columns, labels = self._wire_columns(result, segment_ids)
         # With the default 4 MB, joining a million rows with res_partner
         # spills to disk in 64 batches.
         previous_work_mem = self._set_local_setting("work_mem", WRITE_BACK_WORK_MEM)
-        cr.execute("DROP TABLE IF EXISTS custseg_run_engine, custseg_run_result")
-        cr.execute(
-            SQL(
-                "CREATE TEMP TABLE custseg_run_engine (%s) ON COMMIT DROP",
-                SQL(", ").join(
-                    SQL("%s %s", SQL.identifier(name), SQL(WIRE_TYPES[sql_type][0]))
-                    for name, sql_type in RESULT_COLUMNS
-                ),
-            )
-        )
-        # Binary: numpy writes the million rows in one go, where CSV needed
-        # Python to format and PostgreSQL to parse every cell.
-        cr.copy_expert(
-            "COPY custseg_run_engine FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(write_copy_binary(columns)),
-        )
+        table = RunResult(self.env.cr)
+        table.load(columns, labels)
         del columns
-        decoded = {}
-        for name, sql_type in RESULT_COLUMNS:
-            column = SQL("e.%s", SQL.identifier(name))
-            if name in labels:
-                # Arrays are 1-based and out-of-range is NULL: code 0 is NULL.
-                column = SQL("(%s::%s[])[%s]", labels[name], SQL(sql_type), column)
-            elif sql_type == "numeric":
-                column = SQL("%s * %s", column, Decimal(10) ** -DECIMALS[name])
-            decoded[name] = SQL("%s AS %s", column, SQL.identifier(name))
-        # The engine's rows next to the partner's current values, in one pass:
-        # locked partners keep their segment; the old values feed the history
-        # and the follow-ups, "changed" the count of commercial partners written.
-        new_segment = SQL(
-            "CASE WHEN p.segment_locked AND p.customer_segment_id IS NOT NULL "
-            "THEN p.customer_segment_id ELSE e.segment_id END"
-        )
+        deferred = self._lock_rows(table)
+        self._write_partners(table)
+        self._write_figures(table)
+        self._set_local_setting("work_mem", previous_work_mem)
+        self.env.cr.execute(SQL("SELECT COUNT(*) FROM %s WHERE changed", table.table))
+        return table, self.env.cr.fetchone()[0], deferred
+
+    def _lock_rows(self, table):
+        """Lock the res_partner rows the write-back changes; remove from
+        ``table`` the customers one of whose rows a user holds or changed
+        since the run began, and return how many. Set-based first; on a
+        conflict (SKIP LOCKED skips a held row, but a row committed by an
+        editor after the run's snapshot raises a serialization failure) the
+        batch is split in halves, down to one customer."""
+        cr = self.env.cr
+        on_partner = fields_in(PARTNER_TABLE)
+        cr.execute("DROP TABLE IF EXISTS custseg_run_rows")
         cr.execute(
             SQL(
                 """
-                CREATE TEMP TABLE custseg_run_result ON COMMIT DROP AS
-                SELECT e.partner_id,
-                       %(new_segment)s AS segment_id,
-                       %(figures)s,
-                       p.customer_segment_id AS old_segment_id,
-                       p.value_tier AS old_value_tier,
-                       p.lifecycle_stage AS old_lifecycle_stage,
-                       COALESCE((p.customer_segment_id, %(old)s) IS DISTINCT FROM
-                                (%(new_segment)s, %(engine)s), false) AS changed
-                  FROM (SELECT %(decoded)s FROM custseg_run_engine e) e
-                  LEFT JOIN res_partner p ON p.id = e.partner_id
+                CREATE TEMP TABLE custseg_run_rows ON COMMIT DROP AS
+                SELECT p.id, t.partner_id, false AS locked
+                  FROM res_partner p
+                  JOIN %(table)s t ON p.commercial_partner_id = t.partner_id
+                 WHERE (p.customer_segment_id, %(old)s)
+                       IS DISTINCT FROM (t.segment_id, %(new)s)
                 """,
-                decoded=SQL(", ").join(decoded.values()),
-                new_segment=new_segment,
-                figures=_figures_of("e"),
-                old=_figures_of("p"),
-                engine=_figures_of("e"),
+                table=table.table,
+                old=figures_of("p", on_partner),
+                new=figures_of("t", on_partner),
             )
         )
-        cr.execute("DROP TABLE custseg_run_engine")
-        cr.execute("ANALYZE custseg_run_result")
-        figures = SQL(", ").join(SQL.identifier(name) for name in PARTNER_FIGURES)
+        cr.execute("ANALYZE custseg_run_rows")
+        cr.execute("SELECT ARRAY(SELECT DISTINCT partner_id FROM custseg_run_rows)")
+        pending = [cr.fetchone()[0]]
+        first = True
+        while pending:
+            batch = pending.pop()
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute(
+                        SQL(
+                            """
+                            WITH locked AS (
+                                SELECT p.id FROM res_partner p
+                                  JOIN custseg_run_rows r ON r.id = p.id
+                                 WHERE %(batch)s
+                                   FOR NO KEY UPDATE OF p SKIP LOCKED)
+                            UPDATE custseg_run_rows r SET locked = true
+                              FROM locked l WHERE l.id = r.id
+                            """,
+                            batch=SQL("true")
+                            if first
+                            else SQL("r.partner_id = ANY(%s)", batch),
+                        )
+                    )
+            except pg_errors.SerializationFailure:
+                if len(batch) > 1:
+                    half = len(batch) // 2
+                    pending += [batch[:half], batch[half:]]
+            first = False
+        cr.execute(
+            SQL(
+                """
+                DELETE FROM %(table)s t
+                 WHERE EXISTS (SELECT 1 FROM custseg_run_rows r
+                                WHERE r.partner_id = t.partner_id AND NOT r.locked)
+                """,
+                table=table.table,
+            )
+        )
+        deferred = cr.rowcount
+        if deferred:
+            _logger.info("Segmentation run %s deferred %s customers", self.id, deferred)
+        return deferred
+
+    def _write_partners(self, table):
+        """One UPDATE of the rows _lock_rows locked."""
+        on_partner = fields_in(PARTNER_TABLE)
         # Derived figures, not an edit: like Odoo's own customer_rank
         # (_increase_rank), write_uid and write_date are left alone, so that
         # syncs by write_date do not pick up every customer every night, and
-        # no foreign-key check on write_uid runs per row (README, Performance).
-        cr.execute(
+        # no foreign-key check on write_uid runs per row (docs/performance.md).
+        self.env.cr.execute(
             SQL(
                 """
                 UPDATE res_partner p
@@ -930,21 +896,50 @@ class CustsegRun(models.Model):
                            WHEN p.customer_segment_id IS NOT DISTINCT FROM t.segment_id
                            THEN p.segment_date ELSE %(as_of)s END,
                        (%(figures)s) = (%(new)s)
-                  FROM custseg_run_result t
-                 WHERE p.commercial_partner_id = t.partner_id
-                   AND (p.customer_segment_id, %(old)s)
-                       IS DISTINCT FROM (t.segment_id, %(new)s)
+                  FROM custseg_run_rows r
+                  JOIN %(table)s t ON t.partner_id = r.partner_id
+                 WHERE p.id = r.id
                 """,
+                table=table.table,
                 as_of=self.as_of,
-                figures=figures,
-                old=_figures_of("p"),
-                new=_figures_of("t"),
+                figures=SQL(", ").join(SQL.identifier(name) for name in on_partner),
+                new=figures_of("t", on_partner),
             )
         )
         self.env["res.partner"].invalidate_model(WRITTEN_FIELDS)
-        self._set_local_setting("work_mem", previous_work_mem)
-        cr.execute("SELECT COUNT(*) FROM custseg_run_result WHERE changed")
-        return cr.fetchone()[0]
+
+    def _write_figures(self, table):
+        """Upsert the daily-moving figures, rewriting only the rows that
+        differ (custseg.partner.figure: fillfactor for HOT updates)."""
+        names = fields_in(FIGURE_TABLE)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO custseg_partner_figure AS f
+                       (partner_id, currency_id, %(names)s,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT t.partner_id, %(currency)s, %(values)s,
+                       %(uid)s, NOW() AT TIME ZONE 'UTC',
+                       %(uid)s, NOW() AT TIME ZONE 'UTC'
+                  FROM %(table)s t
+                    ON CONFLICT (partner_id) DO UPDATE
+                   SET (currency_id, %(names)s, write_uid, write_date)
+                       = (EXCLUDED.currency_id, %(excluded)s,
+                          EXCLUDED.write_uid, EXCLUDED.write_date)
+                 WHERE (f.currency_id, %(current)s)
+                       IS DISTINCT FROM (EXCLUDED.currency_id, %(excluded)s)
+                """,
+                names=SQL(", ").join(SQL.identifier(name) for name in names),
+                values=figures_of("t", names),
+                excluded=figures_of("excluded", names),
+                current=figures_of("f", names),
+                currency=self.company_id.currency_id.id,
+                uid=self.env.uid,
+                table=table.table,
+            )
+        )
+        self.env["custseg.partner.figure"].invalidate_model()
+        self.env["res.partner"].invalidate_model(names)
 
     @api.model
     def _set_local_setting(self, name, value):
@@ -957,12 +952,12 @@ class CustsegRun(models.Model):
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def _result_columns(self, result, segment_ids):
-        """The engine's result as the write-back's wire columns, in temp-table
-        order: amounts rounded to their DECIMALS, so that an identical re-run
-        compares equal and writes nothing; text and date columns as codes, with
-        ``{name: labels}`` (None for a missing value or an empty string, which
-        are NULL)."""
+    def _wire_columns(self, result, segment_ids):
+        """The engine's result as RunResult's wire columns (partner_id,
+        segment_id, then FIELD_MAP's fields): amounts rounded to their
+        decimals, so that an identical re-run compares equal and writes
+        nothing; text and date columns as codes, with ``{field: labels}``
+        (None for a missing value or an empty string, which are NULL)."""
         unknown = set(result["segment"].unique()) - set(segment_ids)
         if unknown:
             raise UserError(
@@ -972,50 +967,35 @@ class CustsegRun(models.Model):
                     codes=", ".join(sorted(unknown)),
                 )
             )
-        values = {
-            "partner_id": result.index,
-            "segment_id": result["segment"].map(segment_ids),
-            "value_tier": result["value_tier"],
-            "lifecycle_stage": result["lifecycle_stage"],
-            "rfm_frequency": result["frequency"],
-            "rfm_monetary": result["monetary"],
-            "rfm_r_score": result["r_score"],
-            "rfm_f_score": result["f_score"],
-            "rfm_m_score": result["m_score"],
-            "rfm_code": result["rfm_code"],
-            "first_purchase_date": result["first_purchase"],
-            "last_purchase_date": result["last_purchase"],
-            "purchase_probability": result["purchase_probability"],
-            "predicted_clv": result["predicted_clv"],
-            "customer_cluster": result["cluster_label"],
-        }
-        columns, labels = [], {}
-        for name, sql_type in RESULT_COLUMNS:
-            column = pd.Series(values[name])
-            if sql_type in ("varchar", "date"):
+        columns = [
+            np.asarray(result.index).astype(">i4"),
+            np.asarray(result["segment"].map(segment_ids)).astype(">i4"),
+        ]
+        labels = {}
+        for figure in FIELD_MAP:
+            column = pd.Series(result[figure.column])
+            if figure.sql_type in ("varchar", "date"):
                 codes, uniques = pd.factorize(column)
-                labels[name] = [
+                labels[figure.field] = [
                     None if value == "" else value
                     for value in (
-                        uniques.date if sql_type == "date" else uniques
+                        uniques.date if figure.sql_type == "date" else uniques
                     ).tolist()
                 ]
                 # factorize codes a missing value -1: 0, NULL, once 1-based.
                 column = codes + 1
             else:
-                self._check_storable(result, name, column, sql_type)
-                if sql_type == "numeric":
-                    column = np.rint(column.to_numpy() * 10 ** DECIMALS[name])
-            columns.append(np.asarray(column).astype(WIRE_TYPES[sql_type][1]))
+                self._check_storable(result, figure.field, column, figure.sql_type)
+                if figure.sql_type == "numeric":
+                    column = np.rint(column.to_numpy() * 10**figure.decimals)
+            columns.append(np.asarray(column).astype(WIRE_TYPES[figure.sql_type][1]))
         return columns, labels
 
     def _check_storable(self, result, name, column, sql_type):
         """Fail, naming the customers and the figure, on values that the
         column ``name`` cannot store: cast anyway, they would be written as
         wrong numbers (see tools/storable.py)."""
-        if name in ("partner_id", "segment_id"):
-            return
-        decimals = DECIMALS.get(name, 0)
+        decimals = figure_of(name).decimals
         bad = unstorable(column.to_numpy(), sql_type, decimals)
         if not bad.any():
             return
@@ -1050,13 +1030,15 @@ class CustsegRun(models.Model):
             )
         )
 
-    def _phase_history(self):
-        """One INSERT … SELECT: a row per commercial partner whose segment, tier
-        or stage changed in this run; none in the baseline run."""
-        if self.baseline:
+    def _phase_history(self, result_table, baseline):
+        """One INSERT … SELECT: a row per commercial partner of
+        ``result_table`` (a RunResult) whose segment, tier or stage changed in
+        this run; none in the baseline run."""
+        if baseline:
             return 0
         self.env.cr.execute(
-            """
+            SQL(
+                """
             INSERT INTO custseg_partner_history (
                 partner_id, run_id, company_id, date,
                 old_segment_id, new_segment_id, old_value_tier, new_value_tier,
@@ -1068,17 +1050,17 @@ class CustsegRun(models.Model):
                    t.old_lifecycle_stage, t.lifecycle_stage,
                    t.rfm_r_score, t.rfm_f_score, t.rfm_m_score,
                    %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM custseg_run_result t
+              FROM %(table)s t
              WHERE t.changed
                AND (t.old_segment_id, t.old_value_tier, t.old_lifecycle_stage)
                    IS DISTINCT FROM (t.segment_id, t.value_tier, t.lifecycle_stage)
-            """,
-            {
-                "run": self.id,
-                "company": self.company_id.id,
-                "as_of": self.as_of,
-                "uid": self.env.uid,
-            },
+                """,
+                table=result_table.table,
+                run=self.id,
+                company=self.company_id.id,
+                as_of=self.as_of,
+                uid=self.env.uid,
+            )
         )
         return self.env.cr.rowcount
 
@@ -1136,6 +1118,18 @@ class CustsegRun(models.Model):
             }
         )
 
+    def _invoice_watermark(self, lookback_days):
+        """What the recommendations were computed from, cheaply: the last
+        change to any invoice, the newest invoice and the lookback window."""
+        self.env.cr.execute("SELECT MAX(write_date), MAX(id) FROM account_move")
+        last_change, last_id = self.env.cr.fetchone()
+        return f"{last_change}|{last_id}|{lookback_days}"
+
+    def _last_watermark(self):
+        """The invoice watermark of the latest completed run, or None."""
+        last = self.search([("state", "=", "done"), ("id", "!=", self.id)], limit=1)
+        return last.invoice_watermark or None
+
     def _phase_recommendations(self, result, lookback_days):
         """Each customer's next-best products (custseg.recommendation) and each
         segment's profile (custseg.segment.profile), from one read of the
@@ -1164,22 +1158,27 @@ class CustsegRun(models.Model):
             subtype_xmlid="mail.mt_note",
         )
 
-    def _phase_activities(self):
-        """Follow-ups for the customers who entered a segment, and reminders,
-        read from the temp table of this run (see custseg.followup)."""
-        return self.env["custseg.followup"]._schedule_followups(self)
+    def _phase_activities(self, result_table, baseline):
+        """Follow-ups for the customers of ``result_table`` (a RunResult) who
+        entered a segment, and reminders (see custseg.followup)."""
+        return self.env["custseg.followup"]._schedule_followups(
+            self, result_table, baseline
+        )
 
-    def _write_lines(self):
+    def _write_lines(self, result_table):
         """The segment distribution of this run, one line per segment."""
         self.env.cr.execute(
-            """
+            SQL(
+                """
             SELECT segment_id, COUNT(*),
                    COUNT(*) FILTER (WHERE old_segment_id IS DISTINCT FROM segment_id),
                    COALESCE(SUM(rfm_monetary), 0),
                    COALESCE(SUM(GREATEST(rfm_monetary, 0)), 0)
-              FROM custseg_run_result
+              FROM %s
              GROUP BY segment_id
-            """
+                """,
+                result_table.table,
+            )
         )
         rows = self.env.cr.fetchall()
         total_positive = sum(row[4] for row in rows) or 1.0

@@ -22,8 +22,8 @@ from ..engine.profit import (
     shrunk_profit_rates,
     whale_curve,
 )
-from .account_move import posted_customer_moves
-from .custseg_run import write_copy_binary
+from ..tools.copy_codec import write_copy_binary
+from ..tools.posted_moves import posted_customer_moves
 
 COST_SOURCES = [
     ("cogs", "Cost of goods sold journal items"),

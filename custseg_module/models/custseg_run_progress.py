@@ -12,16 +12,9 @@ reads the latest one.
 from odoo import fields, models
 from odoo.tools import SQL
 
-PHASES = [
-    ("aggregate", "Reading invoices"),
-    ("engine", "Computing segments"),
-    ("profit", "Computing profit"),
-    ("write_back", "Writing customers"),
-    ("history", "Logging transitions"),
-    ("segment_pnl", "Building the segment P&L"),
-    ("recommendations", "Choosing products to offer"),
-    ("activities", "Scheduling follow-ups"),
-]
+from ..tools.selections import RUN_PHASES
+
+PHASES = RUN_PHASES
 
 
 class CustsegRunProgress(models.Model):

@@ -6,13 +6,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..engine import rescale_grid
 from ..tools import compat
+from ..tools.context_markers import REGRID_CONTEXT
 from ..tools.settings import read_setting
-from .res_partner import _ServerMarker
-
-PROSPECT_CODE = "prospect"
-# Segments written one by one while the grid moves to another number of
-# bins: checked once all are written (see _apply_score_bins).
-REGRID_CONTEXT = _ServerMarker("regrid")
 
 
 class CustsegSegment(models.Model):
@@ -201,20 +196,19 @@ class CustsegSegment(models.Model):
         stats = {}
         total_positive = 0.0
         if self.ids:
-            self.env["res.partner"].flush_model(
-                ["customer_segment_id", "rfm_monetary", "predicted_clv"]
-            )
+            self.env["res.partner"].flush_model(["customer_segment_id", "rfm_monetary"])
             self.env.cr.execute(
                 """
-                SELECT customer_segment_id, COUNT(*),
-                       COALESCE(SUM(rfm_monetary), 0),
-                       COALESCE(SUM(GREATEST(rfm_monetary, 0)), 0),
-                       COALESCE(AVG(predicted_clv), 0)
-                  FROM res_partner
-                 WHERE customer_segment_id IS NOT NULL
-                   AND id = commercial_partner_id
-                   AND active
-                 GROUP BY customer_segment_id
+                SELECT p.customer_segment_id, COUNT(*),
+                       COALESCE(SUM(p.rfm_monetary), 0),
+                       COALESCE(SUM(GREATEST(p.rfm_monetary, 0)), 0),
+                       COALESCE(AVG(f.predicted_clv), 0)
+                  FROM res_partner p
+                  LEFT JOIN custseg_partner_figure f ON f.partner_id = p.id
+                 WHERE p.customer_segment_id IS NOT NULL
+                   AND p.id = p.commercial_partner_id
+                   AND p.active
+                 GROUP BY p.customer_segment_id
                 """
             )
             for segment_id, count, revenue, positive, clv in self.env.cr.fetchall():

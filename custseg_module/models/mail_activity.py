@@ -16,7 +16,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .res_partner import _ServerMarker
+from ..tools.context_markers import REPLACE_CONTEXT
 
 OPEN_FOLLOWUP_INDEX = "mail_activity_custseg_open_followup_uniq"
 # Stored fields only the module sets (as superuser: runs, the Best List's
@@ -34,8 +34,6 @@ FOLLOWUP_OWNED_FIELDS = frozenset(
 # What a follow-up is attached to: moving it to another record would leave
 # its customer's marks (custseg_partner_id) pointing elsewhere.
 FOLLOWUP_TARGET_FIELDS = frozenset({"res_model", "res_model_id", "res_id"})
-# A run replacing or withdrawing a follow-up: deleted, but not done.
-REPLACE_CONTEXT = _ServerMarker("replace")
 
 
 class MailActivity(models.Model):

@@ -6,12 +6,7 @@ outcome and segment."""
 
 from odoo import fields, models
 
-FOLLOWUP_OUTCOMES = [
-    ("reached", "Reached"),
-    ("not_reached", "Not reached"),
-    ("order_expected", "Order expected"),
-    ("not_interested", "Not interested"),
-]
+from ..tools.selections import FOLLOWUP_OUTCOMES
 
 
 class MailMessage(models.Model):

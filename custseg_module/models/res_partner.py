@@ -16,28 +16,11 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import compat
+from ..tools.context_markers import MERGE_CONTEXT, SYNC_CONTEXT
+from ..tools.field_map import FIGURE_TABLE, WRITTEN_FIELDS, fields_in
+from ..tools.selections import LIFECYCLE_STAGE_SELECTION, VALUE_TIER_SELECTION
 from ..tools.why import customer_figures, why_lines
-from .custseg_run import WRITTEN_FIELDS
 
-VALUE_TIERS = [
-    ("key", "Key"),
-    ("important", "Important"),
-    ("ordinary", "Ordinary"),
-    ("small", "Small"),
-    ("negative", "Negative"),
-]
-# Stage labels share no word with the default segment names (one word, one
-# meaning): the segments "New Customers", "Loyal Customers" and "At Risk" rank
-# customers against each other; a stage follows the customer's own rhythm.
-LIFECYCLE_STAGES = [
-    ("prospect", "Prospect"),
-    ("new", "First Purchase"),
-    ("repeat", "Repeat"),
-    ("loyal", "Regular"),
-    ("at_risk", "Lapsing"),
-    ("churned", "Churned"),
-    ("reactivated", "Reactivated"),
-]
 # Recency operator: (the last purchase date's operator, the comparison itself).
 RECENCY_OPERATORS = {
     "<": (">", operator.lt),
@@ -49,8 +32,8 @@ RECENCY_OPERATORS = {
 }
 # Group rows sort in this order, not alphabetically (_read_group_orderby).
 MEANING_ORDERS = {
-    "value_tier": [value for value, _label in VALUE_TIERS],
-    "lifecycle_stage": [value for value, _label in LIFECYCLE_STAGES],
+    "value_tier": [value for value, _label in VALUE_TIER_SELECTION],
+    "lifecycle_stage": [value for value, _label in LIFECYCLE_STAGE_SELECTION],
 }
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
 # Who reads the segmentation figures of customers (field groups=).
@@ -60,25 +43,6 @@ MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
 # Fields only the module writes: the run's figures, and the day the last
 # follow-up was closed (written when an activity is done).
 MODULE_FIELDS = {*WRITTEN_FIELDS, "segment_followup_done_date"}
-
-
-class _ServerMarker:
-    """A context value that no RPC call can forge: JSON has no such object, so
-    a client passing the same context key gets no bypass."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"<custseg {self.name}>"
-
-
-# Odoo's own copy of commercial fields to contacts (no user edit), and the
-# partner merge wizard's write on the surviving partner.
-SYNC_CONTEXT = _ServerMarker("sync")
-MERGE_CONTEXT = _ServerMarker("merge")
 
 
 class ResPartner(models.Model):
@@ -98,14 +62,14 @@ class ResPartner(models.Model):
         groups=SEGMENTATION_USER,
     )
     value_tier = fields.Selection(
-        VALUE_TIERS,
+        VALUE_TIER_SELECTION,
         copy=False,
         help="Pareto tier of the customer's net revenue: key customers make the "
         "first share of revenue, then important, ordinary and small ones.",
         groups=SEGMENTATION_USER,
     )
     lifecycle_stage = fields.Selection(
-        LIFECYCLE_STAGES,
+        LIFECYCLE_STAGE_SELECTION,
         copy=False,
         help="Where the customer is in its own buying rhythm (first purchase, "
         "repeat, regular, lapsing, churned...), from the time since its last purchase "
@@ -149,17 +113,22 @@ class ResPartner(models.Model):
     rfm_code = fields.Char(string="RFM Code", copy=False, groups=SEGMENTATION_USER)
     first_purchase_date = fields.Date(copy=False, groups=SEGMENTATION_USER)
     last_purchase_date = fields.Date(copy=False, groups=SEGMENTATION_USER)
+    # The daily-moving figures live in custseg.partner.figure (one row per
+    # commercial partner); these read them, and _field_to_sql lets searches,
+    # orders and pivots use them as if they were columns (README, Reference).
     purchase_probability = fields.Float(
         string="Purchase Likelihood",
         digits=(16, 4),
-        copy=False,
+        compute="_compute_custseg_figures",
+        search="_search_purchase_probability",
         aggregator="avg",
         help="Likelihood of at least one purchase within the likelihood horizon.",
         groups=SEGMENTATION_USER,
     )
     predicted_clv = fields.Monetary(
         string="Predicted CLV",
-        copy=False,
+        compute="_compute_custseg_figures",
+        search="_search_predicted_clv",
         help="Expected net revenue over the lifetime-value horizon.",
         groups=SEGMENTATION_USER,
     )
@@ -265,6 +234,61 @@ class ResPartner(models.Model):
         help="Gross margin minus cost to serve, from the last run.",
         groups=SEGMENTATION_USER,
     )
+
+    def _compute_custseg_figures(self):
+        names = fields_in(FIGURE_TABLE)
+        # sudo: the figures are the partner's own, behind the fields' groups.
+        figures = (
+            self.env["custseg.partner.figure"]
+            .sudo()
+            .search_read(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id", *names],
+            )
+        )
+        by_partner = {row["partner_id"][0]: row for row in figures}
+        for partner in self:
+            row = by_partner.get(partner.commercial_partner_id.id, {})
+            for name in names:
+                partner[name] = row.get(name, 0.0)
+
+    def _search_purchase_probability(self, operator, value):
+        return self._search_custseg_figure("purchase_probability", operator, value)
+
+    def _search_predicted_clv(self, operator, value):
+        return self._search_custseg_figure("predicted_clv", operator, value)
+
+    def _check_custseg_figure_access(self, name):
+        """The figure fields' groups, which Odoo checks on reads but not in a
+        search method or in SQL built by _field_to_sql."""
+        field = self._fields[name]
+        if not self.env.su and not self.env.user.has_groups(field.groups):
+            raise AccessError(
+                self.env._("You are not allowed to read %(field)s.", field=field.string)
+            )
+
+    def _search_custseg_figure(self, name, operator, value):
+        """Partners whose commercial partner's figure row matches."""
+        self._check_custseg_figure_access(name)
+        # sudo: the caller's read right on the field was checked by the ORM.
+        figures = (
+            self.env["custseg.partner.figure"].sudo()._search([(name, operator, value)])
+        )
+        return [("commercial_partner_id", "in", figures.subselect("partner_id"))]
+
+    def _field_to_sql(self, alias, field_expr, query=None, *args, **kwargs):
+        """The figure fields as the figure table's column of the commercial
+        partner, so that the ORM can filter, sort and aggregate them in SQL
+        (the Best List by likelihood, the pivots of average CLV)."""
+        if field_expr not in fields_in(FIGURE_TABLE):
+            return super()._field_to_sql(alias, field_expr, query, *args, **kwargs)
+        self._check_custseg_figure_access(field_expr)
+        commercial = super()._field_to_sql(alias, "commercial_partner_id", query)
+        return SQL(
+            "(SELECT f.%s FROM custseg_partner_figure f WHERE f.partner_id = %s)",
+            SQL.identifier(field_expr),
+            commercial,
+        )
 
     def _compute_profit_figures(self):
         figures = self.env["custseg.partner.profit"].search(

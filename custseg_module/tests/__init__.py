@@ -16,3 +16,4 @@ from . import test_odoo_versions
 from . import test_run_hardening
 from . import test_access_rpc
 from . import test_model_quality
+from . import test_write_path

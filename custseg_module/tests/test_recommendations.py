@@ -2,7 +2,7 @@
 from odoo import Command
 from odoo.tests import tagged
 
-from .common import CustsegGridCommon
+from .common import AS_OF, CustsegGridCommon
 
 
 @tagged("post_install", "-at_install")
@@ -106,6 +106,13 @@ class TestRecommendations(CustsegGridCommon):
         self._run()
         first = self.env["custseg.recommendation"].search([])
         before = rows(first)
+        # No invoice changed since: the run keeps the offers (invoice watermark).
+        self._run()
+        self.assertEqual(first.exists(), first, "no new invoice, offers kept")
+        # An invoice posted then cancelled: the same data, a new watermark.
+        cancelled = self._invoices([(self.grid_customers[1, 1], AS_OF, 10.0)])
+        cancelled.button_draft()
+        cancelled.button_cancel()
         self._run()
         again = self.env["custseg.recommendation"].search([])
         self.assertFalse(first.exists(), "the run rewrites the table")

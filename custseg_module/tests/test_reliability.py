@@ -47,14 +47,19 @@ class ReliabilityMixin:
         return type(self.env["custseg.run"])
 
     def _partner_state(self, fields=None):
-        """Every partner's segmentation columns (archived ones too), straight
-        from the database."""
+        """Every partner's segmentation columns (archived ones too) and its
+        daily figures (custseg_partner_figure), straight from the database."""
         fields = fields or custseg_run.WRITTEN_FIELDS
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                "SELECT id, %s FROM res_partner ORDER BY id",
-                SQL(", ").join(SQL.identifier(name) for name in fields),
+                """
+                SELECT p.id, %s, f.purchase_probability, f.predicted_clv
+                  FROM res_partner p
+                  LEFT JOIN custseg_partner_figure f ON f.partner_id = p.id
+                 ORDER BY p.id
+                """,
+                SQL(", ").join(SQL.identifier("p", name) for name in fields),
             )
         )
         return {row[0]: row[1:] for row in self.env.cr.fetchall()}
@@ -234,8 +239,8 @@ class TestCrashSafety(ReliabilityMixin, CustsegGridCommon):
         real = self.Run._phase_history
         inserted = []
 
-        def insert_then_crash(run):
-            inserted.append(real(run))
+        def insert_then_crash(run, *args):
+            inserted.append(real(run, *args))
             raise RuntimeError("crashed during the history")
 
         self._crash("crashed during the history", _phase_history=insert_then_crash)
@@ -247,8 +252,8 @@ class TestCrashSafety(ReliabilityMixin, CustsegGridCommon):
         )
         real = self.Run._phase_activities
 
-        def schedule_then_crash(run):
-            real(run)
+        def schedule_then_crash(run, *args):
+            real(run, *args)
             raise RuntimeError("crashed during the activities")
 
         self._crash(
@@ -256,7 +261,7 @@ class TestCrashSafety(ReliabilityMixin, CustsegGridCommon):
         )
 
     def test_crash_while_closing_the_run(self):
-        def crash(run):
+        def crash(run, *args):
             raise RuntimeError("crashed writing the run's lines")
 
         self._crash("crashed writing the run's lines", _write_lines=crash)
@@ -430,11 +435,11 @@ class TestConcurrency(ReliabilityMixin, CustsegGridCommon):
         real = self.Run._phase_history
         attempts = []
 
-        def flaky(run):
+        def flaky(run, *args):
             attempts.append(run.id)
             if failures is None or len(attempts) <= failures:
                 raise_serialization_failure(run.env.cr)
-            return real(run)
+            return real(run, *args)
 
         return flaky, attempts
 

@@ -16,6 +16,8 @@ from odoo.tools.sql import column_exists, index_exists
 from ..hooks import uninstall_hook
 from ..models import custseg_run
 from ..models.account_move import CUSTOMER_MOVES_INDEX
+from ..tools.copy_codec import read_copy_binary, write_copy_binary
+from ..tools.field_map import FIELD_MAP
 from .common import AS_OF, CustsegCommon, CustsegGridCommon
 
 
@@ -187,14 +189,12 @@ class TestRunSegmentation(CustsegGridCommon):
             "SELECT * FROM (VALUES (7, 20000, 0.1::float8), "
             "(2147483647, -3, -1e300::float8)) v"
         )
-        rows = custseg_run.read_copy_binary(data, custseg_run.AGGREGATE_ROW)
+        rows = read_copy_binary(data, custseg_run.AGGREGATE_ROW)
         self.assertEqual(rows["partner_id"].tolist(), [7, 2147483647])
         self.assertEqual(rows["day"].tolist(), [20000, -3])
         self.assertEqual(rows["amount"].tolist(), [0.1, -1e300])
         empty = copy("SELECT 1, 1, 1.0::float8 WHERE false")
-        self.assertEqual(
-            len(custseg_run.read_copy_binary(empty, custseg_run.AGGREGATE_ROW)), 0
-        )
+        self.assertEqual(len(read_copy_binary(empty, custseg_run.AGGREGATE_ROW)), 0)
         for bad in (
             copy("SELECT 1, 1, NULL::float8"),
             copy("SELECT 1::bigint, 1, 1.0::float8"),
@@ -202,7 +202,7 @@ class TestRunSegmentation(CustsegGridCommon):
             b"1,1,1.0\n",
         ):
             with self.assertRaises(ValueError):
-                custseg_run.read_copy_binary(bad, custseg_run.AGGREGATE_ROW)
+                read_copy_binary(bad, custseg_run.AGGREGATE_ROW)
 
     def test_binary_copy_writer_loads_exactly_what_it_was_given(self):
         self.env.cr.execute(
@@ -215,7 +215,7 @@ class TestRunSegmentation(CustsegGridCommon):
         ]
         self.env.cr.copy_expert(
             "COPY custseg_copy_probe FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(custseg_run.write_copy_binary(columns)),
+            io.BytesIO(write_copy_binary(columns)),
         )
         # The write-back turns amounts in cents into decimals the same way.
         self.env.cr.execute("SELECT a, b, c, (b * 0.01)::text FROM custseg_copy_probe")
@@ -232,7 +232,7 @@ class TestRunSegmentation(CustsegGridCommon):
         self.env.cr.execute("CREATE TEMP TABLE custseg_copy_empty (a integer)")
         self.env.cr.copy_expert(
             "COPY custseg_copy_empty FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(custseg_run.write_copy_binary(empty)),
+            io.BytesIO(write_copy_binary(empty)),
         )
         self.env.cr.execute("SELECT COUNT(*) FROM custseg_copy_empty")
         self.assertEqual(self.env.cr.fetchone()[0], 0)
@@ -394,7 +394,7 @@ class TestCommercialPartnerAndAmounts(CustsegCommon):
         self._run()
         self.assertEqual(company.rfm_frequency, 2)
         self.assertAlmostEqual(company.rfm_monetary, 500.0)
-        for field in custseg_run.PARTNER_FIGURES + ["customer_segment_id"]:
+        for field in [f.field for f in FIELD_MAP] + ["customer_segment_id"]:
             self.assertEqual(contact[field], company[field], field)
         later = self._customer("Late Contact", parent_id=company.id)
         self.assertEqual(later.customer_segment_id, company.customer_segment_id)

@@ -183,7 +183,8 @@ class TestNumbersReadRight(CustsegGridCommon):
         [group] = _web_read_group(
             Partner,
             domain,
-            ["purchase_probability", "rfm_r_score", "rfm_monetary"],
+            # As the web client asks for them: each field with its aggregator.
+            ["purchase_probability:avg", "rfm_r_score:avg", "rfm_monetary:sum"],
             ["user_id"],
         )
         probabilities = self.partners.mapped("purchase_probability")

@@ -1,0 +1,151 @@
+"""A run under concurrent edits (issue #16 point 1), measured, not a test.
+
+Usage::
+
+    python3 benchmarks/bench_edits.py --db writepath_bench_100000_1000000_work \
+        --port 18790 [--as-of 2026-06-30] [--interval 1.0]
+
+Starts an Odoo server on the database, then, while ``custseg.run.
+run_segmentation`` runs over XML-RPC as the admin (retried until it is done,
+each attempt counted), a second thread makes one XML-RPC edit per
+``--interval`` seconds: the name or the salesperson of a random customer.
+Reports the run's attempts and duration, the edits made, and the edits lost,
+checked customer by customer: each edited customer's name and salesperson
+must be the last values written to it. Run it on a throw-away copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+import xmlrpc.client
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from odoo_env import odoo_bin  # noqa: E402
+
+
+def rpc(port, path):
+    return xmlrpc.client.ServerProxy(
+        f"http://127.0.0.1:{port}/xmlrpc/2/{path}", allow_none=True
+    )
+
+
+def wait_for_server(port, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            rpc(port, "common").version()
+            return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"no Odoo server on port {port} after {timeout} s")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--port", type=int, default=18790)
+    parser.add_argument("--as-of", default="2026-06-30")
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--login", default="admin")
+    parser.add_argument("--password", default="admin")
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        odoo_bin(
+            "-d",
+            args.db,
+            "--http-port",
+            str(args.port),
+            "--workers=0",
+            "--log-level=warn",
+        )
+    )
+    try:
+        wait_for_server(args.port)
+        uid = rpc(args.port, "common").authenticate(
+            args.db, args.login, args.password, {}
+        )
+        models = rpc(args.port, "object")
+
+        def call(model, method, *call_args, **kwargs):
+            return models.execute_kw(
+                args.db, uid, args.password, model, method, list(call_args), kwargs
+            )
+
+        customers = call(
+            "res.partner", "search", [("customer_rank", ">", 0)], limit=20000
+        )
+        salespeople = call("res.users", "search", [("share", "=", False)])
+        expected, edits, errors = {}, [], []
+        done = threading.Event()
+
+        def edit_loop():
+            rng = random.Random(16)
+            while not done.is_set():
+                partner_id = rng.choice(customers)
+                if rng.random() < 0.5:
+                    values = {"name": f"Edited {len(edits)} {time.time():.0f}"}
+                else:
+                    values = {"user_id": rng.choice(salespeople)}
+                try:
+                    call("res.partner", "write", [partner_id], values)
+                    edits.append(partner_id)
+                    expected.setdefault(partner_id, {}).update(values)
+                except xmlrpc.client.Fault as fault:
+                    errors.append(fault.faultString[-200:])
+                time.sleep(args.interval)
+
+        editor = threading.Thread(target=edit_loop, daemon=True)
+        editor.start()
+        started, attempts, run_id = time.monotonic(), 0, None
+        while run_id is None and attempts < 10:
+            attempts += 1
+            try:
+                run_id = call("custseg.run", "run_segmentation", as_of=args.as_of)[0]
+            except xmlrpc.client.Fault as fault:
+                print(f"attempt {attempts} failed: {fault.faultString[-200:]}")
+        duration = time.monotonic() - started
+        done.set()
+        editor.join()
+        lost = 0
+        for partner_id, values in expected.items():
+            [row] = call("res.partner", "read", [partner_id], list(values))
+            for name, value in values.items():
+                stored = row[name][0] if isinstance(row[name], list) else row[name]
+                lost += stored != value
+        run = (
+            call(
+                "custseg.run", "read", [run_id], ["state", "deferred_count", "duration"]
+            )[0]
+            if run_id
+            else {}
+        )
+        print(
+            json.dumps(
+                {
+                    "attempts": attempts,
+                    "duration_s": round(duration, 1),
+                    "run": run,
+                    "edits_made": len(edits),
+                    "edit_errors": len(errors),
+                    "customers_edited": len(expected),
+                    "edits_lost": lost,
+                },
+                indent=2,
+            )
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()

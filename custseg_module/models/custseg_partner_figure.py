@@ -1,0 +1,55 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+from odoo.tools import SQL
+
+from ..tools import compat
+from ..tools.field_map import FIGURE_TABLE
+
+# Room on each page for the nightly new row versions: updates stay HOT (no
+# index covers a figure), so the table neither grows nor touches its indexes.
+FIGURE_FILLFACTOR = 70
+
+
+class CustsegPartnerFigure(models.Model):
+    """The daily-moving figures of each segmented customer (commercial
+    partner), rewritten by every run where they differ (custseg.run
+    _write_figures). They stay off res_partner, Odoo's busiest table; the
+    partner reads, searches, sorts and aggregates them through its own
+    non-stored fields of the same names (res.partner._field_to_sql)."""
+
+    _name = "custseg.partner.figure"
+    _table = FIGURE_TABLE
+    _description = "Customer Daily Figures"
+    _order = "purchase_probability desc, id"
+    _rec_name = "partner_id"
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, ondelete="cascade"
+    )
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    purchase_probability = fields.Float(
+        string="Purchase Likelihood",
+        digits=(16, 4),
+        aggregator="avg",
+        readonly=True,
+        help="Probability of at least one purchase within the likelihood horizon.",
+    )
+    predicted_clv = fields.Monetary(
+        string="Predicted CLV",
+        readonly=True,
+        help="Expected net revenue over the lifetime-value horizon.",
+    )
+
+    _partner_unique = compat.Constraint(
+        "UNIQUE(partner_id)",
+        "A customer has one row of daily figures, rewritten by each run.",
+    )
+
+    def init(self):
+        self.env.cr.execute(
+            SQL(
+                "ALTER TABLE %s SET (fillfactor = %s)",
+                SQL.identifier(self._table),
+                FIGURE_FILLFACTOR,
+            )
+        )

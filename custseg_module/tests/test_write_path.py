@@ -1,0 +1,141 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo.sql_db import db_connect
+from odoo.tests import tagged
+
+from ..tools.field_map import FIELD_MAP, PARTNER_TABLE, WRITTEN_FIELDS
+from .common import AS_OF, CustsegGridCommon
+
+
+@tagged("post_install", "-at_install")
+class TestWritePath(CustsegGridCommon):
+    """Issue #20: the daily-moving figures live in custseg.partner.figure and
+    a next-day run rewrites only the res_partner rows whose situation changed;
+    issue #16: a customer whose row an editor holds is deferred, not fatal."""
+
+    def _partners(self):
+        return self.env["res.partner"].concat(*self.grid_customers.values())
+
+    def _rows(self, table, key, ids):
+        """{key: (values of WRITTEN_FIELDS or figures, xmin)} straight from
+        the database; xmin changes with any UPDATE of the row."""
+        self.env.flush_all()
+        names = (
+            WRITTEN_FIELDS
+            if table == PARTNER_TABLE
+            else ["purchase_probability", "predicted_clv"]
+        )
+        self.env.cr.execute(
+            f"SELECT {key}, {', '.join(names)}, xmin::text FROM {table} "
+            f"WHERE {key} IN %s",
+            [tuple(ids)],
+        )
+        return {row[0]: (row[1:-1], row[-1]) for row in self.env.cr.fetchall()}
+
+    def test_next_day_run_rewrites_no_partner_whose_situation_held(self):
+        partners = self._partners()
+        self._run()
+        before = self._rows("res_partner", "id", partners.ids)
+        figures_before = self._rows(
+            "custseg_partner_figure", "partner_id", partners.ids
+        )
+        self._run(as_of=AS_OF + timedelta(days=1))
+        after = self._rows("res_partner", "id", partners.ids)
+        figures_after = self._rows("custseg_partner_figure", "partner_id", partners.ids)
+        unchanged = [pid for pid in before if before[pid][0] == after[pid][0]]
+        self.assertTrue(unchanged, "some customers kept their situation")
+        for pid in unchanged:
+            self.assertEqual(after[pid][1], before[pid][1], f"partner {pid} rewritten")
+        # The day moved the likelihood of some customers: those figure rows,
+        # and only those, were rewritten.
+        moved = [
+            pid
+            for pid in figures_before
+            if figures_before[pid][0] != figures_after[pid][0]
+        ]
+        self.assertTrue(moved, "a day later some likelihood moves")
+        for pid, (_values, xmin) in figures_before.items():
+            self.assertEqual(xmin != figures_after[pid][1], pid in moved, pid)
+
+    def test_partner_reads_searches_sorts_and_groups_the_figures(self):
+        partners = self._partners()
+        self._run()
+        Figure = self.env["custseg.partner.figure"]
+        figures = {
+            f.partner_id.id: f
+            for f in Figure.search([("partner_id", "in", partners.ids)])
+        }
+        self.assertEqual(set(figures), set(partners.ids))
+        for partner in partners:
+            self.assertEqual(
+                partner.purchase_probability, figures[partner.id].purchase_probability
+            )
+            self.assertEqual(partner.predicted_clv, figures[partner.id].predicted_clv)
+        Partner = self.env["res.partner"]
+        domain = [("id", "in", partners.ids)]
+        threshold = sorted(partners.mapped("purchase_probability"))[12]
+        likely = Partner.search(domain + [("purchase_probability", ">", threshold)])
+        self.assertEqual(
+            likely, partners.filtered(lambda p: p.purchase_probability > threshold)
+        )
+        ordered = Partner.search(domain, order="purchase_probability desc, id")
+        self.assertEqual(
+            ordered.mapped("purchase_probability"),
+            sorted(partners.mapped("purchase_probability"), reverse=True),
+        )
+        groups = Partner._read_group(
+            domain, ["customer_segment_id"], ["predicted_clv:avg"]
+        )
+        self.assertTrue(groups)
+        for segment, average in groups:
+            members = partners.filtered(lambda p, s=segment: p.customer_segment_id == s)
+            self.assertAlmostEqual(
+                average, sum(members.mapped("predicted_clv")) / len(members), places=2
+            )
+        # A contact shows its company's figures, as before.
+        company = partners[0]
+        contact = Partner.create({"name": "Grid Contact", "parent_id": company.id})
+        self.assertEqual(contact.purchase_probability, company.purchase_probability)
+
+    def test_stored_figures_follow_the_field_map(self):
+        self._run()
+        Partner = self.env["res.partner"]
+        for figure in FIELD_MAP:
+            field = Partner._fields[figure.field]
+            self.assertEqual(field.store, figure.table == PARTNER_TABLE, figure.field)
+
+    def test_a_customer_held_by_an_editor_is_deferred(self):
+        """Another connection holds the row of a customer (committed before
+        this test's transaction began) while the run writes: the run
+        completes, that customer keeps all of its old values, the others are
+        written, and the next run writes it."""
+        held = self.env.ref("base.partner_admin").commercial_partner_id
+        # The lock a user's save takes on the row (an UPDATE of no key column).
+        self.assertFalse(held.customer_segment_id)
+        with db_connect(self.env.cr.dbname).cursor() as editor:
+            editor.execute(
+                "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE", [held.id]
+            )
+            # Posting does not block on the held row (Odoo's _increase_rank
+            # skips locked partners); a stuck statement fails within seconds.
+            self.env.cr.execute("SET LOCAL lock_timeout = '10s'")
+            self._invoices([(held, AS_OF - timedelta(days=3), 500.0)])
+            run = self._run()
+            editor.rollback()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.deferred_count, 1)
+        self.assertFalse(held.customer_segment_id)
+        self.assertFalse(held.rfm_monetary)
+        self.assertFalse(
+            self.env["custseg.partner.figure"].search([("partner_id", "=", held.id)])
+        )
+        self.assertTrue(all(self._partners().mapped("customer_segment_id")))
+        self.assertFalse(
+            self.env["custseg.partner.history"].search([("partner_id", "=", held.id)])
+        )
+        again = self._run()
+        self.assertEqual(again.deferred_count, 0)
+        self.assertTrue(held.customer_segment_id)
+        self.assertAlmostEqual(held.rfm_monetary, 500.0)
+        self.assertTrue(held.purchase_probability > 0)
