@@ -204,10 +204,10 @@ class TestRunHardening(CustsegGridCommon):
         seen = []
         original = type(self.env["custseg.run"])._phase_history
 
-        def history(run):
+        def history(run, *args):
             run.env.cr.execute("SELECT current_setting(%s)", [CONNECTION_CHECK_SETTING])
             seen.append(run.env.cr.fetchone()[0])
-            return original(run)
+            return original(run, *args)
 
         with patch.object(type(self.env["custseg.run"]), "_phase_history", history):
             self._run()

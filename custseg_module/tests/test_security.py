@@ -50,6 +50,8 @@ ACCESS_MATRIX = {
     "custseg.segment.profile": ("r", "r"),
     # Written by a background run only, through SQL.
     "custseg.run.progress": ("r", "r"),
+    # Likelihood and CLV of each customer: read with the partner, written by runs.
+    "custseg.partner.figure": ("r", "r"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "d": "unlink"}
 

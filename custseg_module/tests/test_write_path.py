@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..tools.field_map import FIELD_MAP, PARTNER_TABLE, WRITTEN_FIELDS
 from .common import AS_OF, CustsegGridCommon
@@ -27,9 +28,14 @@ class TestWritePath(CustsegGridCommon):
             else ["purchase_probability", "predicted_clv"]
         )
         self.env.cr.execute(
-            f"SELECT {key}, {', '.join(names)}, xmin::text FROM {table} "
-            f"WHERE {key} IN %s",
-            [tuple(ids)],
+            SQL(
+                "SELECT %s, %s, xmin::text FROM %s WHERE %s IN %s",
+                SQL.identifier(key),
+                SQL(", ").join(SQL.identifier(name) for name in names),
+                SQL.identifier(table),
+                SQL.identifier(key),
+                tuple(ids),
+            )
         )
         return {row[0]: (row[1:-1], row[-1]) for row in self.env.cr.fetchall()}
 

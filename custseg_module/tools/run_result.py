@@ -65,7 +65,12 @@ class RunResult:
             )
         )
         cr.copy_expert(
-            f"COPY {WIRE_TABLE} FROM STDIN WITH (FORMAT binary)",
+            cr.mogrify(
+                SQL(
+                    "COPY %s FROM STDIN WITH (FORMAT binary)",
+                    SQL.identifier(WIRE_TABLE),
+                )
+            ),
             io.BytesIO(write_copy_binary(columns)),
         )
         decoded = [SQL("e.partner_id"), SQL("e.segment_id")]
