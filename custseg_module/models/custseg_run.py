@@ -94,7 +94,7 @@ def _known(name, value):
 
 class CustsegRun(models.Model):
     _name = "custseg.run"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "custseg.run.quality"]
     _description = "Segmentation Run"
     _order = "id desc"
     _rec_names_search = ["as_of"]

@@ -19,14 +19,12 @@ class CustsegRunCalibrationBin(models.Model):
         help="1 = the tenth of customers with the lowest predicted likelihood.",
     )
     predicted = fields.Float(
-        string="Predicted",
         readonly=True,
         digits=(16, 4),
         aggregator="avg",
         help="Average likelihood the model gave this group at the backtest's cut-off.",
     )
     observed = fields.Float(
-        string="Observed",
         readonly=True,
         digits=(16, 4),
         aggregator="avg",
