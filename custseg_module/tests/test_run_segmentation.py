@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import importlib.util
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -424,6 +424,31 @@ class TestCommercialPartnerAndAmounts(CustsegCommon):
         self._run()
         self.assertEqual(buyer.value_tier, "negative")
         self.assertEqual(other.value_tier, "key")
+
+    def test_another_source_adds_purchases_through_the_aggregate_query(self):
+        """_aggregate_query is the override point for another source (e.g.
+        Point of Sale): rows it adds count like invoices."""
+        invoiced = self._customer("Invoiced Only")
+        shop_buyer = self._customer("Shop Buyer")
+        self._invoices([(invoiced, self._days_ago(10), 100.0)])
+        run_model = type(self.env["custseg.run"])
+        invoice_query = run_model._aggregate_query
+        shop_day = (self._days_ago(3) - date(1970, 1, 1)).days
+
+        def with_shop_sales(run):
+            return SQL(
+                "%s UNION ALL SELECT %s::int4, %s::int4, 250.0::float8",
+                invoice_query(run),
+                shop_buyer.id,
+                shop_day,
+            )
+
+        with patch.object(run_model, "_aggregate_query", with_shop_sales):
+            self._run()
+        self.assertEqual(shop_buyer.rfm_frequency, 1)
+        self.assertAlmostEqual(shop_buyer.rfm_monetary, 250.0)
+        self.assertEqual(shop_buyer.last_purchase_date, self._days_ago(3))
+        self.assertAlmostEqual(invoiced.rfm_monetary, 100.0)
 
     def test_customers_without_invoices_are_prospects(self):
         prospect = self._customer("Just Met")
