@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
@@ -123,10 +124,15 @@ class TestWritePath(CustsegGridCommon):
             editor.execute(
                 "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE", [held.id]
             )
-            # Posting does not block on the held row (Odoo's _increase_rank
-            # skips locked partners); a stuck statement fails within seconds.
+            # A stuck statement fails within seconds.
             self.env.cr.execute("SET LOCAL lock_timeout = '10s'")
-            self._invoices([(held, AS_OF - timedelta(days=3), 500.0)])
+            # Posting a first invoice raises the customer rank: 18.0 skips a
+            # locked partner, 19.0 writes a rank of 0 at once and would wait
+            # for the editor. The rank is not what this test is about.
+            with patch.object(
+                type(self.env["res.partner"]), "_increase_rank", lambda *a, **k: None
+            ):
+                self._invoices([(held, AS_OF - timedelta(days=3), 500.0)])
             run = self._run()
             editor.rollback()
         self.assertEqual(run.state, "done")
