@@ -291,6 +291,57 @@ class TestCustomerProfit(CustsegCommon):
         loyal.owner_id = self.salesman
         self.assertEqual(by_segment[loyal].owner_id, self.salesman)
 
+    def test_pnl_segment_of_each_date_among_customers_with_and_without_history(self):
+        self._settings()
+        widget = self._product("Dated Widget", 0.0)
+        moved = self._customer("Moved Twice")
+        steady = self._customer("Never Moved")
+        new, loyal, at_risk = (
+            self.segments[code] for code in ("new", "loyal", "at_risk")
+        )
+        # Two invoices on one day, one on each transition day, one after both.
+        for day, price in ((5, 10.0), (5, 20.0), (10, 40.0), (20, 80.0), (25, 160.0)):
+            self._move(moved, date(2026, 6, day), [(widget, 1, price)])
+        self._move(steady, date(2026, 6, 5), [(widget, 1, 1000.0)])
+        # Only "moved" has transitions: the one run below is the baseline,
+        # which logs none. Two on 20 June: the later one (higher id) wins.
+        for day, old, new_segment in (
+            (10, new, loyal),
+            (20, loyal, new),
+            (20, new, at_risk),
+        ):
+            self.env["custseg.partner.history"].create(
+                {
+                    "partner_id": moved.id,
+                    "company_id": self.company.id,
+                    "date": date(2026, 6, day),
+                    "old_segment_id": old.id,
+                    "new_segment_id": new_segment.id,
+                }
+            )
+        run = self._run()
+        self.assertTrue(run.baseline)
+        self.assertFalse(
+            self.env["custseg.partner.history"].search_count(
+                [("partner_id", "=", steady.id)]
+            )
+        )
+        rows = self.env["custseg.segment.pnl"].search(
+            [("month", "=", date(2026, 6, 1))]
+        )
+        revenue = {}
+        for row in rows:
+            revenue[row.segment_id] = revenue.get(row.segment_id, 0.0) + row.revenue
+        # Before its first transition, "moved" was in the segment it left;
+        # "steady", without history, counts for its segment of today.
+        expected = {new: 30.0, loyal: 40.0, at_risk: 240.0}
+        expected[steady.customer_segment_id] = (
+            expected.get(steady.customer_segment_id, 0.0) + 1000.0
+        )
+        self.assertEqual(set(revenue), set(expected))
+        for segment, amount in expected.items():
+            self.assertAlmostEqual(revenue[segment], amount, places=2)
+
     def test_segment_form_shows_this_and_last_month_profit(self):
         self._settings()
         widget = self._product("Monthly Widget", 10.0)
