@@ -73,10 +73,11 @@ def main():
         uid = rpc(args.port, "common").authenticate(
             args.db, args.login, args.password, {}
         )
-        models = rpc(args.port, "object")
 
         def call(model, method, *call_args, **kwargs):
-            return models.execute_kw(
+            # A proxy per call: one ServerProxy is not safe across the two
+            # threads (http.client.CannotSendRequest).
+            return rpc(args.port, "object").execute_kw(
                 args.db, uid, args.password, model, method, list(call_args), kwargs
             )
 
