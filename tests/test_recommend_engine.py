@@ -7,7 +7,7 @@ from scipy import sparse
 from sklearn.metrics.pairwise import cosine_similarity
 
 from custseg_module.engine.recommend import (
-    RESULT_COLUMNS,
+    RECOMMENDATION_COLUMNS,
     _median_gaps,
     _similarity,
     purchase_days,
@@ -35,7 +35,7 @@ def _basket_log():
 
 def test_co_purchase_recommends_the_companion_with_its_reason():
     result = recommend_products(_basket_log(), AS_OF)
-    assert tuple(result.columns) == RESULT_COLUMNS
+    assert tuple(result.columns) == RECOMMENDATION_COLUMNS
     seven = result[result.partner_id == 7]
     companion = seven[seven.product_id == 11].iloc[0]
     assert companion.reason == "bought_with"
@@ -86,7 +86,7 @@ def test_disallowed_products_are_never_recommended():
 )
 def test_bad_input_gives_no_recommendation_and_no_error(rows):
     result = recommend_products(_lines(rows), AS_OF)
-    assert tuple(result.columns) == RESULT_COLUMNS
+    assert tuple(result.columns) == RECOMMENDATION_COLUMNS
     assert result.empty or set(result.product_id) <= {5}
 
 

@@ -74,7 +74,7 @@ SIMILARITY_BLOCK = 256
 SEGMENT_CANDIDATES = 30
 # Above any score (at most CO_WEIGHT + (1 - CO_WEIGHT) + OWN_WEIGHT).
 SCORE_CEILING = 4.0
-RESULT_COLUMNS = (
+RECOMMENDATION_COLUMNS = (
     "partner_id",
     "rank",
     "product_id",

@@ -39,14 +39,6 @@ FIELD_MAP = (
     StoredFigure("predicted_clv", "predicted_clv", "numeric", 2, FIGURE_TABLE),
 )
 
-# The res.partner fields a run writes: its res_partner figures, the segment
-# and the day the customer entered it.
-WRITTEN_FIELDS = [
-    "customer_segment_id",
-    *(figure.field for figure in FIELD_MAP if figure.table == PARTNER_TABLE),
-    "segment_date",
-]
-
 # The write-back's COPY: a column type -> its wire type in the temp table.
 # Text and dates travel as 1-based codes into a label array (0 = NULL),
 # amounts as integers in units of their last decimal, so that every row has
@@ -72,3 +64,8 @@ def fields_in(table):
 def figure_of(field):
     """The map entry of the stored ``field``."""
     return next(figure for figure in FIELD_MAP if figure.field == field)
+
+
+# The res.partner fields a run writes: its res_partner figures, the segment
+# and the day the customer entered it.
+WRITTEN_FIELDS = ["customer_segment_id", *fields_in(PARTNER_TABLE), "segment_date"]
