@@ -11,7 +11,7 @@ AS_OF = pd.Timestamp("2024-06-30")
 
 
 @pytest.fixture(scope="module")
-def result():
+def frame():
     rng = np.random.default_rng(7)
     rows = []
     for pid in range(1, 801):
@@ -23,14 +23,22 @@ def result():
                 break
             day += max(1, int(rng.exponential(1 / rate)))
     rows.append((900, AS_OF - pd.Timedelta(days=5), -30.0))  # refunds only
-    frame = pd.DataFrame(rows, columns=["partner_id", "date", "amount"])
+    return pd.DataFrame(rows, columns=["partner_id", "date", "amount"])
+
+
+@pytest.fixture(scope="module")
+def result(frame):
     return segment_customers(frame, AS_OF, SegmentationConfig(), partners=[901])
 
 
 def customer(result, pid):
-    row = result.loc[pid]
-    age = (AS_OF - row["first_purchase"]).days if row["frequency"] else 0
-    return {**row.to_dict(), "age_days": age}
+    return result.loc[pid].to_dict()
+
+
+def gaps_of(frame, pid):
+    """Days between the customer's purchase days, from the raw rows."""
+    days = np.sort(frame.loc[frame["partner_id"] == pid, "date"].unique())
+    return np.diff(days).astype("timedelta64[D]").astype(int)
 
 
 def test_shares_are_lower_bounds_of_the_true_shares():
@@ -43,7 +51,7 @@ def test_shares_are_lower_bounds_of_the_true_shares():
         assert (values > value).mean() * 100 >= above - 1e-9
 
 
-def test_every_fact_matches_the_figures(result):
+def test_every_fact_matches_the_figures(result, frame):
     profile = result.attrs["population"]
     buyers = result[result["frequency"] > 0]
     stages = set()
@@ -64,9 +72,10 @@ def test_every_fact_matches_the_figures(result):
             assert row["lifecycle_stage"] == "at_risk" and row["frequency"] == 1
             assert row["recency_days"] > first["days"]
         elif first["fact"] == "at_risk":
+            # The rule's own gap and threshold: the stage follows from them.
             assert row["lifecycle_stage"] == "at_risk"
-            span = (row["last_purchase"] - row["first_purchase"]).days
-            assert first["interval"] == round(span / (row["frequency"] - 1))
+            assert first["gap"] == round(np.median(gaps_of(frame, pid)))
+            assert row["recency_days"] > first["days"] >= 30
         else:
             share = (buyers["recency_days"] > row["recency_days"]).mean() * 100
             assert share >= first["share"] - 1e-9
@@ -101,3 +110,24 @@ def test_one_time_threshold_is_the_engines(result):
     assert at_risk.any()
     assert (once.loc[at_risk, "recency_days"] > days).all()
     assert (once.loc[~at_risk, "recency_days"] <= days).all()
+
+
+def test_lapsing_threshold_is_the_engines(result):
+    """Repeat buyers: the stated threshold separates at risk from the rest
+    exactly as the engine's rule did (recency above it, churn aside)."""
+    profile = result.attrs["population"]
+    repeat = result[(result["frequency"] > 1) & (result["recency_days"] <= 365)]
+    stated = repeat.apply(
+        lambda row: np.clip(
+            profile["at_risk_gap_multiple"] * row["purchase_gap"],
+            profile["at_risk_min_days"],
+            profile["at_risk_max_days"],
+        ),
+        axis=1,
+    )
+    at_risk = repeat["lifecycle_stage"] == "at_risk"
+    assert at_risk.any() and (~at_risk).any()
+    assert (repeat["purchase_gap"] > 0).all()
+    assert (repeat.loc[at_risk, "recency_days"] > stated[at_risk]).all()
+    assert (repeat.loc[~at_risk, "recency_days"] <= stated[~at_risk]).all()
+    assert (result.loc[result["frequency"] <= 1, "purchase_gap"] == 0).all()

@@ -29,6 +29,8 @@ rfm_code               str             e.g. "545"
 segment                str             R×F grid code, or "prospect"
 value_tier             str             key/important/ordinary/small/negative
 lifecycle_stage        str             see :mod:`.lifecycle`
+purchase_gap           float64         usual gap: median days between purchase days (the
+                                       lapsing rule's own gap), 0 below two
 purchase_probability   float64         P(purchase within horizon_days), 0..1
 predicted_clv          float64         net revenue over clv_days, >= 0
 cluster                int64           0..k-1, 0 = best centroid
@@ -40,6 +42,7 @@ that no output is NaN:
 
 * ``first_purchase`` / ``last_purchase``: NaT (the only missing values);
 * ``recency_days``, ``frequency``, ``avg_order_value``, the scores,
+  ``purchase_gap`` (also for one-time buyers),
   ``purchase_probability``, ``predicted_clv``: 0 (a score of 0 means "no
   score", real scores are 1..bins);
 * ``monetary``: their net amount in the window, i.e. 0 unless the window holds
@@ -95,6 +98,7 @@ RESULT_COLUMNS = (
     "segment",
     "value_tier",
     "lifecycle_stage",
+    "purchase_gap",
     "purchase_probability",
     "predicted_clv",
     "cluster",
@@ -187,6 +191,7 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         order_value = np.where(buyer, m.monetary / np.maximum(m.frequency, 1), 0.0)
+    purchase_gap = np.where(buyer & ~np.isnan(m.typical_gap), m.typical_gap, 0.0)
     result = pd.DataFrame(
         {
             "first_purchase": day_to_datetime(m.first_day, buyer),
@@ -202,6 +207,7 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
             "segment": segment,
             "value_tier": tier,
             "lifecycle_stage": stage,
+            "purchase_gap": purchase_gap,
             "purchase_probability": prediction.probability,
             "predicted_clv": prediction.clv,
             "cluster": clusters.cluster,

@@ -74,8 +74,9 @@ def explain(customer: Mapping, profile: Mapping) -> list[dict]:
     """Facts about one customer.
 
     ``customer``: ``recency_days``, ``frequency``, ``monetary``,
-    ``lifecycle_stage``, ``purchase_probability`` and ``age_days`` (days from
-    the first purchase to the as-of date), as of the profiled run.
+    ``lifecycle_stage``, ``purchase_probability`` and ``purchase_gap``
+    (0 when unknown: the stage is then stated by recency alone), as of the
+    profiled run.
     """
     frequency = int(customer["frequency"])
     if frequency <= 0:
@@ -95,14 +96,24 @@ def explain(customer: Mapping, profile: Mapping) -> list[dict]:
                 "days": round(profile["one_time_at_risk_days"]),
             }
         )
-    elif stage == "at_risk":
-        interval = (int(customer["age_days"]) - recency) / (frequency - 1)
+    elif stage == "at_risk" and float(customer.get("purchase_gap") or 0) > 0:
+        # The rule's own figures (engine/lifecycle.py): the median gap, times
+        # the multiple, clipped to the settings' bounds.
+        gap = float(customer["purchase_gap"])
         facts.append(
             {
                 "fact": "at_risk",
                 "recency": recency,
-                "interval": round(interval),
-                "multiple": recency / interval if interval > 0 else None,
+                "gap": round(gap),
+                "days": round(
+                    min(
+                        max(
+                            profile["at_risk_gap_multiple"] * gap,
+                            profile["at_risk_min_days"],
+                        ),
+                        profile["at_risk_max_days"],
+                    )
+                ),
             }
         )
     else:

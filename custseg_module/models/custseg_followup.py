@@ -606,7 +606,7 @@ class CustsegFollowup(models.AbstractModel):
                    p.rfm_r_score, p.rfm_f_score, p.rfm_m_score, p.rfm_code,
                    p.segment_date, p.segment_followup_done_date,
                    p.last_purchase_date, p.rfm_monetary, f.purchase_probability,
-                   f.predicted_clv, p.rfm_frequency, p.first_purchase_date,
+                   f.predicted_clv, f.purchase_gap_days, p.rfm_frequency,
                    p.lifecycle_stage,
                    COALESCE(salesperson.id, owner.id, fallback.id) AS user_id
               FROM res_partner p
@@ -808,14 +808,14 @@ class _NoteWriter:
 
     def _why_lines(self, row, fmt):
         """The same facts as the partner's Segmentation page (tools/why.py)."""
-        last, first = row["last_purchase_date"], row["first_purchase_date"]
+        last = row["last_purchase_date"]
         figures = customer_figures(
             (self.as_of - last).days if last else 0,
             row["rfm_frequency"],
             row["rfm_monetary"],
             row["lifecycle_stage"],
             row["purchase_probability"],
-            (self.as_of - first).days if first else 0,
+            row["purchase_gap_days"],
         )
         return why_lines(fmt["env"], figures, self.profile, self.currency)
 

@@ -39,6 +39,14 @@ class CustsegPartnerFigure(models.Model):
         readonly=True,
         help="Expected net revenue over the lifetime-value horizon.",
     )
+    purchase_gap_days = fields.Float(
+        string="Usual Gap (days)",
+        digits=(16, 1),
+        aggregator="avg",
+        readonly=True,
+        help="Median days between the customer's purchase days: the gap the "
+        "Lapsing rule multiplies. 0 below two purchase days.",
+    )
 
     _partner_unique = compat.Constraint(
         "UNIQUE(partner_id)",

@@ -132,6 +132,16 @@ class ResPartner(models.Model):
         help="Expected net revenue over the lifetime-value horizon.",
         groups=SEGMENTATION_USER,
     )
+    purchase_gap_days = fields.Float(
+        string="Usual Gap (days)",
+        digits=(16, 1),
+        compute="_compute_custseg_figures",
+        search="_search_purchase_gap_days",
+        aggregator="avg",
+        help="Median days between the customer's purchase days: the gap the "
+        "Lapsing rule multiplies. 0 below two purchase days.",
+        groups=SEGMENTATION_USER,
+    )
     customer_cluster = fields.Char(
         string="Cluster", copy=False, groups=SEGMENTATION_USER
     )
@@ -258,6 +268,9 @@ class ResPartner(models.Model):
     def _search_predicted_clv(self, operator, value):
         return self._search_custseg_figure("predicted_clv", operator, value)
 
+    def _search_purchase_gap_days(self, operator, value):
+        return self._search_custseg_figure("purchase_gap_days", operator, value)
+
     def _check_custseg_figure_access(self, name):
         """The figure fields' groups, which Odoo checks on reads but not in a
         search method or in SQL built by _field_to_sql."""
@@ -355,6 +368,7 @@ class ResPartner(models.Model):
         "rfm_monetary",
         "lifecycle_stage",
         "purchase_probability",
+        "purchase_gap_days",
     )
     def _compute_segment_why(self):
         # sudo: as in _custseg_recency_date; only the population percentiles
@@ -365,14 +379,13 @@ class ResPartner(models.Model):
             if not profile:
                 partner.segment_why = False
                 continue
-            first = partner.first_purchase_date
             figures = customer_figures(
                 partner.rfm_recency_days,
                 partner.rfm_frequency,
                 partner.rfm_monetary,
                 partner.lifecycle_stage,
                 partner.purchase_probability,
-                (run.as_of - first).days if first else 0,
+                partner.purchase_gap_days,
             )
             partner.segment_why = "\n".join(
                 why_lines(self.env, figures, profile, run.currency_id)

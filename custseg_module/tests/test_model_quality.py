@@ -109,6 +109,7 @@ class TestCustomerWhy(CustsegGridCommon):
         buyers = self._buyers()
         self.assertEqual(len(buyers), self.why_run.population_profile and 25)
         currency = self.why_run.currency_id
+        lapsing = 0
         for partner in buyers:
             lines = partner.segment_why.split("\n")
             self.assertTrue(2 <= len(lines) <= 4, lines)
@@ -119,11 +120,15 @@ class TestCustomerWhy(CustsegGridCommon):
             elif stage == "at_risk" and frequency == 1:
                 self.assertIn(f"Bought once, {recency} days ago", lines[0])
             elif stage == "at_risk":
-                # Grid customers buy every 7 days.
-                self.assertIn(
-                    f"Last purchase {recency} days ago, {recency / 7:.1f}× their "
-                    "average 7-day interval.",
+                # Grid customers buy every 7 days: 2 × 7 is below the
+                # "not before" 30 days, so the rule's threshold is 30 days.
+                lapsing += 1
+                self.assertEqual(partner.purchase_gap_days, 7.0)
+                self.assertGreater(recency, 30)
+                self.assertEqual(
                     lines[0],
+                    f"Last purchase {recency} days ago: they usually buy every 7 "
+                    "days, so they count as lapsing after 30 days.",
                 )
             else:
                 recent = len(
@@ -143,6 +148,7 @@ class TestCustomerWhy(CustsegGridCommon):
             self.assertTrue(
                 lines[3].startswith(f"{round(partner.purchase_probability * 100)} %")
             )
+        self.assertTrue(lapsing)
         champion = self.grid_customers[5, 5]
         self.assertEqual(champion.rfm_frequency, 5)
         self.assertIn("5 purchases, more than 80 % of customers.", champion.segment_why)

@@ -37,6 +37,8 @@ FIELD_MAP = (
         "purchase_probability", "purchase_probability", "numeric", 4, FIGURE_TABLE
     ),
     StoredFigure("predicted_clv", "predicted_clv", "numeric", 2, FIGURE_TABLE),
+    # Moves only with a new invoice, but read with the figures it explains.
+    StoredFigure("purchase_gap", "purchase_gap_days", "numeric", 1, FIGURE_TABLE),
 )
 
 # The write-back's COPY: a column type -> its wire type in the temp table.

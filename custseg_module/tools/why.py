@@ -8,7 +8,7 @@ from odoo.tools import format_amount
 from ..engine.explain import explain
 
 
-def customer_figures(recency_days, frequency, monetary, stage, probability, age):
+def customer_figures(recency_days, frequency, monetary, stage, probability, gap):
     """The ``explain`` input from the stored figures of a customer."""
     return {
         "recency_days": recency_days or 0,
@@ -16,7 +16,7 @@ def customer_figures(recency_days, frequency, monetary, stage, probability, age)
         "monetary": monetary or 0.0,
         "lifecycle_stage": stage or "prospect",
         "purchase_probability": probability or 0.0,
-        "age_days": age or 0,
+        "purchase_gap": gap or 0.0,
     }
 
 
@@ -51,25 +51,24 @@ def why_lines(env, figures, profile, currency):
                     limit=fact["days"],
                 )
             )
-        elif code == "at_risk" and fact["multiple"]:
-            # Not an f-string inside _(): the .pot extractor evaluates those.
-            multiple = "%.1f" % fact["multiple"]
+        elif code == "at_risk":
             lines.append(
                 _(
-                    "Last purchase %(days)s days ago, %(multiple)s× their average "
-                    "%(interval)s-day interval.",
+                    "Last purchase %(days)s days ago: they usually buy every "
+                    "%(gap)s days, so they count as lapsing after %(limit)s "
+                    "days.",
                     days=fact["recency"],
-                    multiple=multiple,
-                    interval=fact["interval"],
+                    gap=fact["gap"],
+                    limit=fact["days"],
                 )
             )
-        elif code in ("at_risk", "recency"):
+        elif code == "recency":
             lines.append(
                 _(
                     "Last purchase %(days)s days ago, more recently than "
                     "%(share)s %% of customers.",
                     days=fact["recency"],
-                    share=fact.get("share", 0),
+                    share=fact["share"],
                 )
             )
         elif code == "one_purchase":
