@@ -105,6 +105,8 @@ class CustsegSegmentProfile(models.Model):
             counts["rank"] = counts.groupby("segment_id").cumcount() + 1
             counts = counts[counts["rank"] <= top]
             names = self._names(model, counts[column])
+            # Lift against all segmented customers, as for products.
+            overall = partners[column].value_counts() / len(partners)
             rows += [
                 (
                     int(r.segment_id),
@@ -112,7 +114,7 @@ class CustsegSegmentProfile(models.Model):
                     int(r.rank),
                     names[int(getattr(r, column))],
                     float(r.count / sizes[r.segment_id]),
-                    0.0,
+                    float(r.count / sizes[r.segment_id] / overall[getattr(r, column)]),
                 )
                 for r in counts.itertuples()
             ]

@@ -213,6 +213,16 @@ class TestCustsegTours(CustsegFixtures, HttpCase):
         self.assertAlmostEqual(product.share, 1.0)
         owner = profile.filtered(lambda line: line.kind == "salesperson")
         self.assertEqual(owner.mapped("name"), ["Sales Person"])
+        # Lift against all segmented customers, as for products.
+        segmented = (
+            self.env["res.partner"]
+            .search([("customer_segment_id", "!=", False)])
+            .filtered(lambda partner: partner == partner.commercial_partner_id)
+        )
+        overall = len(segmented.filtered(lambda p: p.user_id == self.salesman))
+        self.assertTrue(overall)
+        self.assertAlmostEqual(owner.lift, owner.share * len(segmented) / overall)
+        self.assertGreater(owner.lift, 0)
         # Loyal: R 3-4 × F 4-5, two customers buying for 300, two for 400.
         self.assertAlmostEqual(loyal.profile_order_value, 350.0)
         self.assertAlmostEqual(loyal.profile_purchase_interval, 7.0)
