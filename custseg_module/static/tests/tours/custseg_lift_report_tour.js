@@ -79,9 +79,5 @@ registry.category("web_tour.tours").add("custseg_lift_report_tour", {
             content: "The card says in plain words why the run used the simpler model",
             trigger: ".o_custseg_quality_summary:contains('simpler BG/NBD model')",
         },
-        {
-            content: "and shows the fallback to the manager",
-            trigger: ".alert-warning:contains('Fallback')",
-        },
     ],
 });
