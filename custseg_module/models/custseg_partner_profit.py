@@ -5,8 +5,9 @@ from ..tools import compat
 
 
 class CustsegPartnerProfit(models.Model):
-    """Each segmented customer's profit over the lookback window, rewritten by
-    every run (custseg.run._phase_profit), in the run company's currency.
+    """Each segmented customer's profit over the lookback window, in the run
+    company's currency, computed by every run (custseg.run._phase_profit) and
+    written where it changed (custseg.run._write_profit).
 
     Daily-moving figures stay off res_partner (architecture: "res_partner is
     Odoo's busiest table"); these fields are meant to join the shared
@@ -20,8 +21,13 @@ class CustsegPartnerProfit(models.Model):
     partner_id = fields.Many2one(
         "res.partner", required=True, ondelete="cascade", index=True
     )
+    # Rows a run leaves unchanged keep their run: deleting an older run must
+    # not delete the figures of today.
     run_id = fields.Many2one(
-        "custseg.run", required=True, ondelete="cascade", index=True
+        "custseg.run",
+        ondelete="set null",
+        index=True,
+        help="The run that last changed these figures.",
     )
     company_id = fields.Many2one("res.company", required=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")

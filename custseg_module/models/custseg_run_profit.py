@@ -32,9 +32,18 @@ COST_SOURCES = [
     ("none", "No cost known"),
 ]
 VALUE_BASES = [("revenue", "Revenue"), ("profit", "Profit")]
+# The money columns of custseg.partner.profit, as _phase_profit names them.
+PROFIT_AMOUNTS = ["revenue", "cost", "margin", "cost_to_serve", "profit"]
 # The temp table of one run's invoices and their cost, shared by the
 # customer figures and the segment P&L of this file only.
 MOVE_COST_TABLE = "custseg_run_move_cost"
+# work_mem of the move-cost query: its aggregate holds one row per invoice.
+MOVE_COST_WORK_MEM = "256MB"
+
+
+def _columns(alias, names):
+    """SQL of ``alias.name, ...`` for the given column names."""
+    return SQL(", ").join(SQL.identifier(alias, name) for name in names)
 
 
 class CustsegRun(models.Model):
@@ -248,6 +257,11 @@ class CustsegRun(models.Model):
         cr = self.env.cr
         table = SQL.identifier(MOVE_COST_TABLE)
         cr.execute(SQL("DROP TABLE IF EXISTS %s", table))
+        # JIT compiling this query cost 3.6 s of 20 s at 3.5M invoice lines;
+        # with the default work_mem its aggregate and sorts spilled to disk
+        # (docs/profit.md, Performance).
+        previous_jit = self._set_local_setting("jit", "off")
+        previous_work_mem = self._set_local_setting("work_mem", MOVE_COST_WORK_MEM)
         cr.execute(
             SQL(
                 "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
@@ -255,6 +269,8 @@ class CustsegRun(models.Model):
                 self._move_cost_query(config),
             )
         )
+        self._set_local_setting("work_mem", previous_work_mem)
+        self._set_local_setting("jit", previous_jit)
         cr.execute(SQL("ANALYZE %s", table))
 
     def _window_start(self, config):
@@ -274,9 +290,8 @@ class CustsegRun(models.Model):
         """SQL of one invoice line's unit cost in its company's currency:
         the cost of the sale line it came from (sale_margin), else the
         product's cost; 0 for a line without either."""
-        standard = SQL(
-            "COALESCE((pp.standard_price ->> m.company_id::text)::float8, 0)"
-        )
+        # pc: the product's cost in the invoice's company (_move_cost_query).
+        standard = SQL("COALESCE(pc.unit_cost, 0)")
         if not sale_cost:
             return standard
         # purchase_price is in the sale order's currency, the invoice's: the
@@ -313,10 +328,23 @@ class CustsegRun(models.Model):
         the sum of their absolute balances: each cost posts a debit and an
         equal credit), else the sum of its product lines' quantity × unit
         cost (:meth:`_line_unit_cost`).
+
+        Each CTE below is read once, so PostgreSQL inlines it: the lines are
+        read in one parallel pass, joined by hash to the invoices and to each
+        product's cost, read from its jsonb once per product and company.
         """
         sale_cost = self._sale_cost_available()
         start = self._window_start(config)
         window = SQL("m.invoice_date > %s", start) if start else SQL("TRUE")
+        invoices = SQL(
+            """%(posted)s
+               AND m.invoice_date <= %(as_of)s
+               AND %(window)s
+               AND m.commercial_partner_id IS NOT NULL""",
+            posted=posted_customer_moves("m"),
+            as_of=self.as_of,
+            window=window,
+        )
         return SQL(
             """
             WITH rate AS (
@@ -350,60 +378,61 @@ class CustsegRun(models.Model):
                     ON cr.currency_id = c.currency_id
                    AND m.invoice_date >= cr.valid_from
                    AND m.invoice_date < cr.valid_to
-                 WHERE %(posted)s
-                   AND m.invoice_date <= %(as_of)s
-                   AND %(window)s
-                   AND m.commercial_partner_id IS NOT NULL
+                 WHERE %(invoices)s
             ),
-            cogs AS (
-                SELECT l.move_id, SUM(ABS(l.balance::float8)) / 2 AS cost
-                  FROM account_move_line l
-                  JOIN moves ON moves.id = l.move_id
-                 WHERE l.display_type = 'cogs'
-                 GROUP BY l.move_id
+            product_cost AS (
+                SELECT pp.id AS product_id, c.id AS company_id,
+                       (pp.standard_price ->> c.id::text)::float8 AS unit_cost
+                  FROM product_product pp
+                 CROSS JOIN res_company c
             ),
-            product_lines AS (
+            line_cost AS (
                 SELECT l.move_id,
-                       SUM(l.quantity::float8 * %(unit_cost)s) AS cost,
-                       MIN(%(line_source)s) AS source
+                       BOOL_OR(l.display_type = 'cogs') AS cogs,
+                       SUM(ABS(l.balance::float8))
+                           FILTER (WHERE l.display_type = 'cogs') / 2 AS cogs_cost,
+                       SUM(l.quantity::float8 * %(unit_cost)s)
+                           FILTER (WHERE l.display_type = 'product') AS product_cost,
+                       MIN(%(line_source)s)
+                           FILTER (WHERE l.display_type = 'product') AS source
                   FROM account_move_line l
-                  JOIN moves ON moves.id = l.move_id
                   JOIN account_move m ON m.id = l.move_id
-                  LEFT JOIN product_product pp ON pp.id = l.product_id
-                 WHERE l.display_type = 'product'
+                  LEFT JOIN product_cost pc
+                    ON pc.product_id = l.product_id AND pc.company_id = m.company_id
+                 WHERE l.display_type IN ('product', 'cogs')
+                   AND %(invoices)s
                  GROUP BY l.move_id
             )
             SELECT moves.partner_id, moves.invoice_date, moves.refund,
                    moves.revenue / moves.rate AS revenue,
                    CASE WHEN moves.refund THEN -1 ELSE 1 END
-                   * COALESCE(cogs.cost, product_lines.cost, 0) / moves.rate AS cost,
-                   CASE WHEN cogs.move_id IS NOT NULL THEN 'cogs'
-                        WHEN COALESCE(product_lines.cost, 0) <> 0
-                        THEN product_lines.source
+                   * COALESCE(lc.cogs_cost, lc.product_cost, 0) / moves.rate AS cost,
+                   CASE WHEN lc.cogs THEN 'cogs'
+                        WHEN COALESCE(lc.product_cost, 0) <> 0 THEN lc.source
                         ELSE 'none' END AS source
               FROM moves
-              LEFT JOIN cogs ON cogs.move_id = moves.id
-              LEFT JOIN product_lines ON product_lines.move_id = moves.id
+              LEFT JOIN line_cost lc ON lc.move_id = moves.id
              WHERE NOT EXISTS (SELECT 1 FROM res_partner cp
                                 WHERE cp.id = moves.partner_id AND NOT cp.active)
             """,
             currency=self.company_id.currency_id.id,
             root=self.company_id.root_id.id,
-            posted=posted_customer_moves("m"),
-            as_of=self.as_of,
-            window=window,
+            invoices=invoices,
             unit_cost=self._line_unit_cost(sale_cost),
             line_source=self._line_source(sale_cost),
         )
 
     def _write_profit(self, profit):
-        """Rewrite every customer's profit row: binary COPY of the figures
-        into a temp table, then one INSERT … SELECT."""
+        """Store every customer's profit row, writing only what changed: binary
+        COPY of the figures into a temp table, then delete the rows of
+        customers no longer in the run, update the rows whose figures differ
+        and insert the new ones. A next-day run without new invoices writes
+        (almost) nothing: no table bloat, little WAL (docs/profit.md)."""
         cr = self.env.cr
-        cr.execute("DELETE FROM custseg_partner_profit")
         if not len(profit):
+            cr.execute("DELETE FROM custseg_partner_profit")
+            self.env["custseg.partner.profit"].invalidate_model()
             return
-        amounts = ["revenue", "cost", "margin", "cost_to_serve", "profit"]
         counts = ["invoice_count", "refund_count"]
         cr.execute(
             """
@@ -414,49 +443,99 @@ class CustsegRun(models.Model):
             """
         )
         columns = [profit.index.to_numpy().astype(">i4")]
-        columns += [profit[name].to_numpy().astype(">f8") for name in amounts]
+        columns += [profit[name].to_numpy().astype(">f8") for name in PROFIT_AMOUNTS]
         columns += [profit[name].to_numpy().astype(">i4") for name in counts]
         cr.copy_expert(
             "COPY custseg_run_profit_load FROM STDIN WITH (FORMAT binary)",
             io.BytesIO(write_copy_binary(columns)),
         )
+        # The stored figures, rounded as the columns store them.
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE custseg_run_profit_new ON COMMIT DROP AS
+                SELECT f.partner_id, %(company)s AS company_id, %(amounts)s,
+                       f.invoice_count, f.refund_count
+                  FROM custseg_run_profit_load f
+                  JOIN res_partner p ON p.id = f.partner_id
+                """,
+                company=self.company_id.id,
+                amounts=SQL(", ").join(
+                    SQL(
+                        "ROUND(f.%s::numeric, 2) AS %s",
+                        SQL.identifier(name),
+                        SQL.identifier(name),
+                    )
+                    for name in PROFIT_AMOUNTS
+                ),
+            )
+        )
+        cr.execute("ANALYZE custseg_run_profit_new")
+        figures = ["company_id", *PROFIT_AMOUNTS, *counts]
+        names = SQL(", ").join(SQL.identifier(name) for name in figures)
+
         cr.execute(
             """
-            INSERT INTO custseg_partner_profit (
-                partner_id, run_id, company_id, revenue, cost, margin,
-                cost_to_serve, profit, invoice_count, refund_count,
-                create_uid, create_date, write_uid, write_date)
-            SELECT f.partner_id, %(run)s, %(company)s, ROUND(f.revenue::numeric, 2),
-                   ROUND(f.cost::numeric, 2), ROUND(f.margin::numeric, 2),
-                   ROUND(f.cost_to_serve::numeric, 2), ROUND(f.profit::numeric, 2),
-                   f.invoice_count, f.refund_count,
-                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM custseg_run_profit_load f
-              JOIN res_partner p ON p.id = f.partner_id
-            """,
-            {"run": self.id, "company": self.company_id.id, "uid": self.env.uid},
+            DELETE FROM custseg_partner_profit r
+             WHERE NOT EXISTS (SELECT 1 FROM custseg_run_profit_new n
+                                WHERE n.partner_id = r.partner_id)
+            """
         )
-        cr.execute("DROP TABLE custseg_run_profit_load")
-        self.env["custseg.partner.profit"].invalidate_model()
-
-    def _phase_segment_pnl(self):
-        """Rewrite the segment P&L: every invoice of the window counts for the
-        segment its customer was in on the invoice date: the segment entered
-        by the last transition on or before that date, else the one left by
-        the first transition after it, else the customer's segment today."""
-        _value_basis, cost_to_serve = self._profit_settings()
-        cr = self.env.cr
+        # write_uid and write_date only on the rows this run changes; run_id
+        # names the run that last changed the row. The rows are updated, then
+        # the missing ones inserted: an upsert would lock, so write, every
+        # unchanged row. (A NOT EXISTS insert was quadratic on the first run:
+        # a nested loop scanning the table it was filling, 137 s at 100k.)
         cr.execute(
-            "DELETE FROM custseg_segment_pnl WHERE company_id = %s",
-            (self.company_id.id,),
+            SQL(
+                """
+                UPDATE custseg_partner_profit r
+                   SET (run_id, %(names)s, write_uid, write_date)
+                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
+                  FROM custseg_run_profit_new n
+                 WHERE n.partner_id = r.partner_id
+                   AND (%(old)s) IS DISTINCT FROM (%(new)s)
+                """,
+                names=names,
+                new=_columns("n", figures),
+                old=_columns("r", figures),
+                run=self.id,
+                uid=self.env.uid,
+            )
         )
         cr.execute(
             SQL(
                 """
-                INSERT INTO custseg_segment_pnl (
-                    run_id, company_id, month, segment_id, owner_id, revenue, cost,
-                    margin, cost_to_serve, profit, customer_count,
+                INSERT INTO custseg_partner_profit (
+                    partner_id, run_id, %(names)s,
                     create_uid, create_date, write_uid, write_date)
+                SELECT n.partner_id, %(run)s, %(new)s,
+                       %(uid)s, NOW() AT TIME ZONE 'UTC',
+                       %(uid)s, NOW() AT TIME ZONE 'UTC'
+                  FROM custseg_run_profit_new n
+                    ON CONFLICT (partner_id) DO NOTHING
+                """,
+                names=names,
+                new=_columns("n", figures),
+                run=self.id,
+                uid=self.env.uid,
+            )
+        )
+        cr.execute("DROP TABLE custseg_run_profit_load, custseg_run_profit_new")
+        self.env["custseg.partner.profit"].invalidate_model()
+
+    def _phase_segment_pnl(self):
+        """Recompute the segment P&L and write the rows that changed: every
+        invoice of the window counts for the segment its customer was in on
+        the invoice date: the segment entered by the last transition on or
+        before that date, else the one left by the first transition after it,
+        else the customer's segment today. Returns the rows written."""
+        _value_basis, cost_to_serve = self._profit_settings()
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE custseg_run_pnl_new ON COMMIT DROP AS
                 -- The segment of a date is looked up once per customer and
                 -- invoice date, and only for customers with a transition:
                 -- looked up per invoice, with few transitions the planner
@@ -480,15 +559,14 @@ class CustsegRun(models.Model):
                                    SELECT partner_id FROM custseg_partner_history)
                            ) d
                 )
-                SELECT %(run)s, %(company)s, a.month, a.segment_id, s.owner_id,
-                       ROUND(SUM(a.revenue)::numeric, 2),
-                       ROUND(SUM(a.cost)::numeric, 2),
-                       ROUND(SUM(a.revenue - a.cost)::numeric, 2),
-                       ROUND(SUM(a.serve)::numeric, 2),
-                       ROUND(SUM(a.revenue - a.cost - a.serve)::numeric, 2),
-                       COUNT(DISTINCT a.partner_id),
-                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
-                       NOW() AT TIME ZONE 'UTC'
+                SELECT %(company)s AS company_id, a.month, a.segment_id,
+                       s.owner_id,
+                       ROUND(SUM(a.revenue)::numeric, 2) AS revenue,
+                       ROUND(SUM(a.cost)::numeric, 2) AS cost,
+                       ROUND(SUM(a.revenue - a.cost)::numeric, 2) AS margin,
+                       ROUND(SUM(a.serve)::numeric, 2) AS cost_to_serve,
+                       ROUND(SUM(a.revenue - a.cost - a.serve)::numeric, 2) AS profit,
+                       COUNT(DISTINCT a.partner_id) AS customer_count
                   FROM (
                     SELECT mc.partner_id, mc.revenue, mc.cost,
                            date_trunc('month', mc.invoice_date)::date AS month,
@@ -506,17 +584,93 @@ class CustsegRun(models.Model):
                   LEFT JOIN custseg_segment s ON s.id = a.segment_id
                  GROUP BY a.month, a.segment_id, s.owner_id
                 """,
-                run=self.id,
                 company=self.company_id.id,
-                uid=self.env.uid,
                 per_invoice=float(cost_to_serve.per_invoice),
                 per_refund=float(cost_to_serve.per_refund),
                 revenue_rate=float(cost_to_serve.revenue_rate),
                 moves=SQL.identifier(MOVE_COST_TABLE),
             )
         )
+        cr.execute("ANALYZE custseg_run_pnl_new")
+        written = self._write_segment_pnl()
+        cr.execute("DROP TABLE custseg_run_pnl_new")
         self.env["custseg.segment.pnl"].invalidate_model()
-        return cr.rowcount
+        return written
+
+    def _write_segment_pnl(self):
+        """Make the company's P&L rows those of custseg_run_pnl_new, touching
+        only the rows that differ: a month whose figures did not change keeps
+        its row as it is. A row is one (month, segment), the segment possibly
+        empty (a customer without one), hence the NULL-safe matches."""
+        cr = self.env.cr
+        figures = [
+            "owner_id",
+            "revenue",
+            "cost",
+            "margin",
+            "cost_to_serve",
+            "profit",
+            "customer_count",
+        ]
+        names = SQL(", ").join(SQL.identifier(name) for name in figures)
+        same_row = SQL(
+            """r.company_id = n.company_id AND r.month = n.month
+               AND r.segment_id IS NOT DISTINCT FROM n.segment_id"""
+        )
+
+        cr.execute(
+            SQL(
+                """
+                DELETE FROM custseg_segment_pnl r
+                 WHERE r.company_id = %(company)s
+                   AND NOT EXISTS (SELECT 1 FROM custseg_run_pnl_new n
+                                    WHERE %(same_row)s)
+                """,
+                company=self.company_id.id,
+                same_row=same_row,
+            )
+        )
+        written = cr.rowcount
+        cr.execute(
+            SQL(
+                """
+                UPDATE custseg_segment_pnl r
+                   SET (run_id, %(names)s, write_uid, write_date)
+                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
+                  FROM custseg_run_pnl_new n
+                 WHERE %(same_row)s
+                   AND (%(old)s) IS DISTINCT FROM (%(new)s)
+                """,
+                names=names,
+                new=_columns("n", figures),
+                old=_columns("r", figures),
+                run=self.id,
+                uid=self.env.uid,
+                same_row=same_row,
+            )
+        )
+        written += cr.rowcount
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO custseg_segment_pnl (
+                    run_id, company_id, month, segment_id, %(names)s,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT %(run)s, n.company_id, n.month, n.segment_id, %(new)s,
+                       %(uid)s, NOW() AT TIME ZONE 'UTC',
+                       %(uid)s, NOW() AT TIME ZONE 'UTC'
+                  FROM custseg_run_pnl_new n
+                 WHERE NOT EXISTS (SELECT 1 FROM custseg_segment_pnl r
+                                    WHERE %(same_row)s)
+                """,
+                names=names,
+                new=_columns("n", figures),
+                run=self.id,
+                uid=self.env.uid,
+                same_row=same_row,
+            )
+        )
+        return written + cr.rowcount
 
     def action_open_whale_curve(self):
         self.ensure_one()

@@ -3,7 +3,8 @@ from odoo import api, fields, models
 
 
 class CustsegSegmentPnl(models.Model):
-    """Profit and loss per segment and month, rewritten by every run.
+    """Profit and loss per segment and month, recomputed by every run, which
+    writes the rows that changed (custseg.run._write_segment_pnl).
 
     Each invoice counts for the segment its customer was in on the invoice
     date, read from the segment history (custseg.run._phase_segment_pnl).
@@ -14,8 +15,13 @@ class CustsegSegmentPnl(models.Model):
     _order = "month desc, segment_id"
     _rec_name = "segment_id"
 
+    # Rows a run leaves unchanged keep their run: deleting an older run must
+    # not delete past months.
     run_id = fields.Many2one(
-        "custseg.run", required=True, ondelete="cascade", index=True
+        "custseg.run",
+        ondelete="set null",
+        index=True,
+        help="The run that last changed this row.",
     )
     company_id = fields.Many2one("res.company", required=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")

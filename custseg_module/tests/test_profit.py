@@ -342,6 +342,55 @@ class TestCustomerProfit(CustsegCommon):
         for segment, amount in expected.items():
             self.assertAlmostEqual(revenue[segment], amount, places=2)
 
+    def test_a_next_run_writes_only_the_rows_that_changed(self):
+        self._settings()
+        widget = self._product("Steady Widget", 40.0)
+        gadget = self._product("Repriced Gadget", 10.0)
+        steady = self._customer("Steady Customer")
+        repriced = self._customer("Repriced Customer")
+        leaving = self._customer("Leaving Customer")
+        self._move(steady, date(2026, 5, 4), [(widget, 1, 100.0)])
+        self._move(repriced, date(2026, 6, 4), [(gadget, 2, 50.0)])
+        self._move(leaving, date(2026, 4, 8), [(widget, 1, 70.0)])
+        first = self._run()
+        pnl = self.env["custseg.segment.pnl"]
+        months = {
+            month: pnl.search([("month", "=", month)])
+            for month in (date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1))
+        }
+        self.assertEqual(len(months[date(2026, 4, 1)]), 1)
+        self.assertEqual(self._figures(repriced).run_id, first)
+
+        # A new product cost, and a customer archived: nothing else changes.
+        gadget.standard_price = 30.0
+        leaving.action_archive()
+        second = self._run()
+        # The new cost is picked up, in the customer's row and in June's P&L.
+        self._assert_figures(repriced, revenue=100.0, cost=60.0, serve=0.0)
+        self.assertEqual(self._figures(repriced).run_id, second)
+        june = pnl.search([("month", "=", date(2026, 6, 1))])
+        self.assertEqual(june, months[date(2026, 6, 1)])
+        self.assertEqual(june.run_id, second)
+        self.assertAlmostEqual(june.cost, 60.0, places=2)
+        # Unchanged figures are not rewritten: they keep the run that wrote them.
+        self._assert_figures(steady, revenue=100.0, cost=40.0, serve=0.0)
+        self.assertEqual(self._figures(steady).run_id, first)
+        may = pnl.search([("month", "=", date(2026, 5, 1))])
+        self.assertEqual(may, months[date(2026, 5, 1)])
+        self.assertEqual(may.run_id, first)
+        self.assertAlmostEqual(may.revenue, 100.0, places=2)
+        # The archived customer's row and its only month are gone.
+        self.assertFalse(
+            self.env["custseg.partner.profit"].search([("partner_id", "=", leaving.id)])
+        )
+        self.assertFalse(months[date(2026, 4, 1)].exists())
+        # Deleting the older run keeps the figures it wrote.
+        first.unlink()
+        self._assert_figures(steady, revenue=100.0, cost=40.0, serve=0.0)
+        self.assertFalse(self._figures(steady).run_id)
+        self.assertTrue(may.exists())
+        self.assertFalse(may.run_id)
+
     def test_segment_form_shows_this_and_last_month_profit(self):
         self._settings()
         widget = self._product("Monthly Widget", 10.0)
