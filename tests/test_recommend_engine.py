@@ -199,3 +199,32 @@ def test_top_n_shortcut_equals_a_full_ranking():
     )
     assert full.groupby("partner_id").size().max() > 20
     pd.testing.assert_frame_equal(short, full[full["rank"] <= 5].reset_index(drop=True))
+
+
+def test_co_purchase_pruning_drops_candidates_not_results(monkeypatch):
+    """The co-purchase candidates that cannot reach a top 5 are dropped early
+    (most of them on a themed log), and the top 5 stay those of the full
+    ranking above; each customer's best co-purchase score (reduceat) is
+    scipy's row maximum."""
+    from custseg_module.engine import recommend
+
+    seen = []
+    original = recommend._co_candidates
+
+    def spy(co, mine, best, *args):
+        np.testing.assert_array_equal(best, co.max(axis=1).toarray().ravel())
+        rows, cols, values = original(co, mine, best, *args)
+        seen.append((co.nnz, len(rows)))
+        return rows, cols, values
+
+    monkeypatch.setattr(recommend, "_co_candidates", spy)
+    lines = _random_log(4)
+    segments = pd.Series({p: f"s{p % 3}" for p in range(1, 301)})
+    short = recommend_products(lines, AS_OF, segments=segments, recent_days=30)
+    total, kept = (sum(x) for x in zip(*seen, strict=True))
+    assert kept < total / 2
+    monkeypatch.setattr(recommend, "_co_candidates", original)
+    full = recommend_products(
+        lines, AS_OF, segments=segments, recent_days=30, top_n=10_000
+    )
+    pd.testing.assert_frame_equal(short, full[full["rank"] <= 5].reset_index(drop=True))
