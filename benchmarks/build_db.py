@@ -3,15 +3,17 @@
 Usage::
 
     python3 benchmarks/build_db.py --customers 100000 --moves 1000000
+    BENCH_ODOO=19 /opt/odoo19-venv/bin/python benchmarks/build_db.py ...
 
-The database (default ``custseg_bench_<N>_<M>``) is a clone (``CREATE DATABASE
-… TEMPLATE``) of a base database: Odoo 18 without demo data, ``account`` with
-the generic chart, a second company in EUR with its own chart, EUR rates in
-the main company, and ``custseg_module`` installed (``--without-module``
-leaves it out, for timing the install). The base is built once with odoo-bin
-when it is missing. :func:`populate` then inserts the rows with INSERT …
-SELECT generate_series and ANALYZEs; it takes any DB-API cursor, so the
-module's smoke test calls it on its test cursor.
+The database (default ``custseg_bench_<N>_<M>``, ``custseg_bench19_<N>_<M>``
+on 19.0) is a clone (``CREATE DATABASE … TEMPLATE``) of a base database
+(``custseg_bench_base``, ``custseg_bench19_base``): Odoo without demo data,
+``account`` with the generic chart, a second company in EUR with its own
+chart, EUR rates in the main company, and ``custseg_module`` installed
+(``--without-module`` leaves it out, for timing the install). The base is
+built once with odoo-bin when it is missing. :func:`populate` then inserts
+the rows with INSERT … SELECT generate_series and ANALYZEs; it takes any
+DB-API cursor, so the module's smoke test calls it on its test cursor.
 
 What the rows hold, and the shortcuts (the aggregate reads ``account_move``
 and ``res_partner`` only):
@@ -66,10 +68,14 @@ from odoo_env import environment, odoo_bin  # noqa: E402
 
 AS_OF = date(2026, 6, 30)
 # CUSTSEG_BENCH_PREFIX: database name prefix, so that several checkouts
-# benchmark side by side on one server without sharing databases.
-BENCH_PREFIX = os.environ.get("CUSTSEG_BENCH_PREFIX", "custseg_bench")
+# benchmark side by side on one server without sharing databases. Each Odoo
+# version has its own databases: a 19.0 registry must never open 18.0's.
+BENCH_PREFIX = os.environ.get(
+    "CUSTSEG_BENCH_PREFIX",
+    "custseg_bench" if odoo_env.SERIES == "18.0" else "custseg_bench19",
+)
 BASE_DB = f"{BENCH_PREFIX}_base"
-BASE_DB_NO_MODULE = "custseg_bench_base_nomod"
+BASE_DB_NO_MODULE = f"{BENCH_PREFIX}_base_nomod"
 FILESTORE = Path.home() / ".local/share/Odoo/filestore"
 SEED = 0.42
 
@@ -580,7 +586,7 @@ def ensure_base(with_module):
                 name,
                 "-i",
                 modules,
-                "--without-demo=all",
+                *odoo_env.without_demo(),
                 "--stop-after-init",
                 "--log-level=warn",
             ),
@@ -697,6 +703,8 @@ def main():
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF)
     parser.add_argument("--prepare-base", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    odoo_env.check_tree()
+    odoo_env.check_python()
     if args.prepare_base:
         prepare_base(args.prepare_base)
         return
