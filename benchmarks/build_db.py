@@ -593,11 +593,17 @@ def ensure_base(with_module):
             check=True,
         )
         subprocess.run([sys.executable, __file__, "--prepare-base", name], check=True)
+        if with_module:
+            # Built from the current code: no update needed before its use.
+            store_module_hash(name, module_hash())
     except BaseException:
         drop_database(name)
         raise
     print(f"  base ready in {time.monotonic() - started:.0f} s", flush=True)
     return name
+
+
+MODULE_HASH_KEY = "custseg_bench.module_hash"
 
 
 def module_hash():
@@ -616,10 +622,11 @@ def ensure_module_current(dbname):
     """Update custseg_module in ``dbname`` when the addon's code changed since
     the database was built or last updated; return the seconds spent."""
     wanted = module_hash()
-    key = "custseg_bench.module_hash"
     with contextlib.closing(connect(dbname)) as conn, conn.cursor() as cr:
         current = _one(
-            cr, "SELECT value FROM ir_config_parameter WHERE key = %s", (key,)
+            cr,
+            "SELECT value FROM ir_config_parameter WHERE key = %s",
+            (MODULE_HASH_KEY,),
         )
     if current == wanted:
         return 0.0
@@ -636,6 +643,11 @@ def ensure_module_current(dbname):
         ),
         check=True,
     )
+    store_module_hash(dbname, wanted)
+    return time.monotonic() - started
+
+
+def store_module_hash(dbname, value):
     with contextlib.closing(connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute(
             """
@@ -644,10 +656,9 @@ def ensure_module_current(dbname):
             VALUES (%s, %s, 1, 1, NOW(), NOW())
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
             """,
-            (key, wanted),
+            (MODULE_HASH_KEY, value),
         )
         conn.commit()
-    return time.monotonic() - started
 
 
 def build(customers, moves, dbname, with_module=True, as_of=AS_OF):

@@ -73,6 +73,8 @@ def odoo_bin(*args: str) -> list[str]:
         str(ODOO_SRC / "odoo-bin"),
         f"--addons-path={addons_path()}",
         "--db_host=",
+        # 19.0 warns when the interface is left to its default (0.0.0.0).
+        "--http-interface=127.0.0.1",
         "--http-port=0",
         "--max-cron-threads=0",
         *args,
