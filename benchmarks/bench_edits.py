@@ -68,6 +68,7 @@ def main():
     )
     args = parser.parse_args()
     odoo_env.select(args.odoo)
+    odoo_env.check_database(args.db)
 
     server = subprocess.Popen(
         odoo_env.odoo_bin(
@@ -77,6 +78,8 @@ def main():
             str(args.port),
             "--workers=0",
             "--log-level=warn",
+            # 19.0 warns at every XML-RPC call (deprecated, gone in 20.0).
+            "--log-handler=odoo.addons.rpc.controllers.xmlrpc:ERROR",
         )
     )
     try:

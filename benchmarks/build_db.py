@@ -621,6 +621,7 @@ def module_hash():
 def ensure_module_current(dbname):
     """Update custseg_module in ``dbname`` when the addon's code changed since
     the database was built or last updated; return the seconds spent."""
+    odoo_env.check_database(dbname)
     wanted = module_hash()
     with contextlib.closing(connect(dbname)) as conn, conn.cursor() as cr:
         current = _one(

@@ -58,6 +58,23 @@ def check_tree() -> None:
         )
 
 
+def check_database(dbname: str) -> None:
+    """Refuse a database of another Odoo version: opening it, let alone
+    updating a module in it, would break it."""
+    import psycopg2
+
+    connection = contextlib.closing(psycopg2.connect(dbname=dbname))
+    with connection as conn, conn.cursor() as cr:
+        cr.execute("SELECT latest_version FROM ir_module_module WHERE name = 'base'")
+        row = cr.fetchone()
+    version = row[0] if row else ""
+    if not (version or "").startswith(f"{SERIES}."):
+        sys.exit(
+            f"Database {dbname} is an Odoo {version[:4] or '?'} database, and "
+            f"BENCH_ODOO={SERIES[:2]}: choose its version (BENCH_ODOO, --odoo)."
+        )
+
+
 def addons_path() -> str:
     return ",".join(
         str(path)
@@ -129,6 +146,7 @@ def load_odoo(dbname: str, log_level: str = "warn"):
 @contextlib.contextmanager
 def environment(dbname: str, log_level: str = "warn"):
     """Yield a superuser environment; the cursor commits on a clean exit."""
+    check_database(dbname)
     load_odoo(dbname, log_level)
     # 19.0's ``odoo`` package no longer imports api: import it by name.
     from odoo import api
