@@ -51,6 +51,7 @@ from psycopg2 import sql
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import build_db  # noqa: E402
+import odoo_env  # noqa: E402
 from odoo_env import environment, odoo_bin  # noqa: E402
 
 # The worker name of the naive job run without the module's index.
@@ -278,7 +279,7 @@ def time_install(customers, moves):
     if not build_db.database_exists(source):
         print(f"building {source}", file=sys.stderr, flush=True)
         build_db.build(customers, moves, source, with_module=False)
-    target = f"custseg_bench_install_{customers}"
+    target = f"{build_db.BENCH_PREFIX}_install_{customers}"
     build_db.clone_database(source, target)
     try:
         started = time.monotonic()
@@ -288,7 +289,7 @@ def time_install(customers, moves):
                 target,
                 "-i",
                 "custseg_module",
-                "--without-demo=all",
+                *odoo_env.without_demo(),
                 "--stop-after-init",
                 "--log-level=warn",
             ),
@@ -545,6 +546,8 @@ def main():
     )
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    odoo_env.check_tree()
+    odoo_env.check_python()
     if args.worker:
         worker(args)
         return

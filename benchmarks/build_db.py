@@ -3,15 +3,17 @@
 Usage::
 
     python3 benchmarks/build_db.py --customers 100000 --moves 1000000
+    BENCH_ODOO=19 /opt/odoo19-venv/bin/python benchmarks/build_db.py ...
 
-The database (default ``custseg_bench_<N>_<M>``) is a clone (``CREATE DATABASE
-… TEMPLATE``) of a base database: Odoo 18 without demo data, ``account`` with
-the generic chart, a second company in EUR with its own chart, EUR rates in
-the main company, and ``custseg_module`` installed (``--without-module``
-leaves it out, for timing the install). The base is built once with odoo-bin
-when it is missing. :func:`populate` then inserts the rows with INSERT …
-SELECT generate_series and ANALYZEs; it takes any DB-API cursor, so the
-module's smoke test calls it on its test cursor.
+The database (default ``custseg_bench_<N>_<M>``, ``custseg_bench19_<N>_<M>``
+on 19.0) is a clone (``CREATE DATABASE … TEMPLATE``) of a base database
+(``custseg_bench_base``, ``custseg_bench19_base``): Odoo without demo data,
+``account`` with the generic chart, a second company in EUR with its own
+chart, EUR rates in the main company, and ``custseg_module`` installed
+(``--without-module`` leaves it out, for timing the install). The base is
+built once with odoo-bin when it is missing. :func:`populate` then inserts
+the rows with INSERT … SELECT generate_series and ANALYZEs; it takes any
+DB-API cursor, so the module's smoke test calls it on its test cursor.
 
 What the rows hold, and the shortcuts (the aggregate reads ``account_move``
 and ``res_partner`` only):
@@ -66,10 +68,14 @@ from odoo_env import environment, odoo_bin  # noqa: E402
 
 AS_OF = date(2026, 6, 30)
 # CUSTSEG_BENCH_PREFIX: database name prefix, so that several checkouts
-# benchmark side by side on one server without sharing databases.
-BENCH_PREFIX = os.environ.get("CUSTSEG_BENCH_PREFIX", "custseg_bench")
+# benchmark side by side on one server without sharing databases. Each Odoo
+# version has its own databases: a 19.0 registry must never open 18.0's.
+BENCH_PREFIX = os.environ.get(
+    "CUSTSEG_BENCH_PREFIX",
+    "custseg_bench" if odoo_env.SERIES == "18.0" else "custseg_bench19",
+)
 BASE_DB = f"{BENCH_PREFIX}_base"
-BASE_DB_NO_MODULE = "custseg_bench_base_nomod"
+BASE_DB_NO_MODULE = f"{BENCH_PREFIX}_base_nomod"
 FILESTORE = Path.home() / ".local/share/Odoo/filestore"
 SEED = 0.42
 
@@ -580,18 +586,24 @@ def ensure_base(with_module):
                 name,
                 "-i",
                 modules,
-                "--without-demo=all",
+                *odoo_env.without_demo(),
                 "--stop-after-init",
                 "--log-level=warn",
             ),
             check=True,
         )
         subprocess.run([sys.executable, __file__, "--prepare-base", name], check=True)
+        if with_module:
+            # Built from the current code: no update needed before its use.
+            store_module_hash(name, module_hash())
     except BaseException:
         drop_database(name)
         raise
     print(f"  base ready in {time.monotonic() - started:.0f} s", flush=True)
     return name
+
+
+MODULE_HASH_KEY = "custseg_bench.module_hash"
 
 
 def module_hash():
@@ -609,11 +621,13 @@ def module_hash():
 def ensure_module_current(dbname):
     """Update custseg_module in ``dbname`` when the addon's code changed since
     the database was built or last updated; return the seconds spent."""
+    odoo_env.check_database(dbname)
     wanted = module_hash()
-    key = "custseg_bench.module_hash"
     with contextlib.closing(connect(dbname)) as conn, conn.cursor() as cr:
         current = _one(
-            cr, "SELECT value FROM ir_config_parameter WHERE key = %s", (key,)
+            cr,
+            "SELECT value FROM ir_config_parameter WHERE key = %s",
+            (MODULE_HASH_KEY,),
         )
     if current == wanted:
         return 0.0
@@ -630,6 +644,11 @@ def ensure_module_current(dbname):
         ),
         check=True,
     )
+    store_module_hash(dbname, wanted)
+    return time.monotonic() - started
+
+
+def store_module_hash(dbname, value):
     with contextlib.closing(connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute(
             """
@@ -638,10 +657,9 @@ def ensure_module_current(dbname):
             VALUES (%s, %s, 1, 1, NOW(), NOW())
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
             """,
-            (key, wanted),
+            (MODULE_HASH_KEY, value),
         )
         conn.commit()
-    return time.monotonic() - started
 
 
 def build(customers, moves, dbname, with_module=True, as_of=AS_OF):
@@ -697,6 +715,8 @@ def main():
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF)
     parser.add_argument("--prepare-base", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    odoo_env.check_tree()
+    odoo_env.check_python()
     if args.prepare_base:
         prepare_base(args.prepare_base)
         return
