@@ -683,7 +683,10 @@ class TestFollowupScale(FollowupAssertions, CustsegCommon):
     # whale curve, customer profit COPY, segment P&L): 168 measured. The write
     # path of #20 adds about 12 fixed ones (rows to lock, the lock in a
     # savepoint, the figure upsert, the invoice watermark): 191 measured.
-    QUERY_BUDGET = 205
+    # Writing only the changed profit and P&L rows (delete, update, insert),
+    # the cost query's settings and the products' categories add fixed ones:
+    # 209 measured.
+    QUERY_BUDGET = 215
 
     @classmethod
     def setUpClass(cls):
