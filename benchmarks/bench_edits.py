@@ -77,6 +77,10 @@ def main():
             "--http-port",
             str(args.port),
             "--workers=0",
+            # A request past limit_time_real (120 s) makes the threaded server
+            # restart: a 1M run takes minutes, so it is raised as a company
+            # of that size would (docs/performance.md).
+            "--limit-time-real=3600",
             "--log-level=warn",
             # 19.0 warns at every XML-RPC call (deprecated, gone in 20.0).
             "--log-handler=odoo.addons.rpc.controllers.xmlrpc:ERROR",

@@ -864,7 +864,9 @@ class CustsegRun(models.Model):
                             batch=SQL("true")
                             if first
                             else SQL("r.partner_id = ANY(%s)", batch),
-                        )
+                        ),
+                        # Expected and handled below: not an error for the log.
+                        log_exceptions=False,
                     )
             except pg_errors.SerializationFailure:
                 if len(batch) > 1:
