@@ -59,7 +59,9 @@ The result's ``attrs`` hold ``quality`` (see :mod:`.quality`), ``model``
 (prediction method and its parameters), ``backtest`` (the model-quality card
 of :mod:`.backtest`; its ``fallback_reason`` says why the run fell back to
 BG/NBD, if it did), ``population`` (percentiles and thresholds for each
-customer's "why", see :mod:`.explain`), ``timings`` (seconds per phase) and
+customer's "why", see :mod:`.explain`), ``cluster_model`` (the clusters'
+fitted model, or the one given; None without clustering), ``timings``
+(seconds per phase) and
 ``as_of`` (ISO date). The same inputs give the same result, bit for bit,
 whatever the row order.
 """
@@ -140,13 +142,18 @@ def segment_customers(
     config: SegmentationConfig | None = None,
     previous: pd.DataFrame | None = None,
     partners: Iterable[int] | None = None,
+    cluster_model: dict | None = None,
 ) -> pd.DataFrame:
-    """Segment every partner of ``transactions`` and ``partners`` at ``as_of``."""
+    """Segment every partner of ``transactions`` and ``partners`` at ``as_of``;
+    with ``cluster_model`` (an earlier result's ``attrs["cluster_model"]``)
+    the clusters are assigned with it instead of fitted anew."""
     with single_thread():
-        return _segment(transactions, as_of, config, previous, partners)
+        return _segment(transactions, as_of, config, previous, partners, cluster_model)
 
 
-def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
+def _segment(
+    transactions, as_of, config, previous, partners, cluster_model
+) -> pd.DataFrame:
     config = config or SegmentationConfig()
     clock = _Clock()
     as_of_day = to_day(as_of)
@@ -186,7 +193,9 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     prediction = predict(ledger, m, as_of_day, config, card["fallback_reason"])
     del ledger
     clock.lap("prediction")
-    clusters = cluster_customers(recency, m.frequency, m.monetary, buyer, config)
+    clusters = cluster_customers(
+        recency, m.frequency, m.monetary, buyer, config, cluster_model
+    )
     clock.lap("clustering")
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -218,6 +227,7 @@ def _segment(transactions, as_of, config, previous, partners) -> pd.DataFrame:
     result.attrs["as_of"] = str(pd.Timestamp(as_of_day, unit="D").date())
     result.attrs["model"] = prediction.info
     result.attrs["backtest"] = card
+    result.attrs["cluster_model"] = clusters.model
     clock.lap("frame")
     result.attrs["quality"] = evaluate_segmentation(result, previous, config)
     result.attrs["population"] = population_profile(result, m.typical_gap, config)

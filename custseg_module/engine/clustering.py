@@ -17,6 +17,13 @@ all centroids, e.g. "recent · frequent · high spend" or
 Prospects get cluster -1 and label "". With clustering disabled, or fewer
 than k_min + 1 distinct purchasers, every purchaser is in cluster 0,
 labelled "all customers".
+
+A fit returns its model (:func:`cluster_customers`' ``model``): the feature
+means and scales, the ordered centroids and their labels. Given back on a
+later day, it only assigns customers to the nearest centroid: KMeans' flat
+objective lets a refit on one more day of recency land on another partition
+(7 % of 1M customers relabelled in one night), while a kept model moves
+only the customers who crossed a boundary.
 """
 
 from __future__ import annotations
@@ -48,19 +55,33 @@ class Clusters:
     cluster: np.ndarray  # int64 per customer, -1 for prospects
     label: np.ndarray  # object array of str, "" for prospects
     n_clusters: int | None  # None when no clustering was fitted
+    # JSON-serialisable: "mean", "scale", "centroids" (best first), "labels";
+    # None when no clustering was fitted.
+    model: dict | None = None
+
+
+def _log_features(
+    recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray
+) -> np.ndarray:
+    return np.column_stack(
+        [np.log1p(recency), np.log1p(frequency), np.log1p(np.maximum(monetary, 0.0))]
+    ).astype(np.float64)
+
+
+def _standardisation(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(raw) == 0:
+        return np.zeros(3), np.ones(3)
+    scale = raw.std(axis=0)
+    return raw.mean(axis=0), np.where(scale > 0, scale, 1.0)
 
 
 def cluster_features(
     recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray
 ) -> np.ndarray:
     """Standardised log features; also used by the quality metrics."""
-    raw = np.column_stack(
-        [np.log1p(recency), np.log1p(frequency), np.log1p(np.maximum(monetary, 0.0))]
-    ).astype(np.float64)
-    if len(raw) == 0:
-        return raw
-    scale = raw.std(axis=0)
-    return (raw - raw.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    raw = _log_features(recency, frequency, monetary)
+    mean, scale = _standardisation(raw)
+    return (raw - mean) / scale
 
 
 def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -89,12 +110,23 @@ def cluster_customers(
     monetary: np.ndarray,
     purchaser: np.ndarray,
     config: SegmentationConfig,
+    model: dict | None = None,
 ) -> Clusters:
+    """Fit clusters, or with ``model`` (a previous fit's) assign to them."""
     n = len(purchaser)
     cluster = np.full(n, NO_CLUSTER, dtype=np.int64)
     label = np.full(n, "", dtype=object)
     rows = np.flatnonzero(purchaser)
-    X = cluster_features(recency[rows], frequency[rows], monetary[rows])
+    raw = _log_features(recency[rows], frequency[rows], monetary[rows])
+    if model is not None:
+        centroids = np.asarray(model["centroids"], dtype=np.float64)
+        X = (raw - np.asarray(model["mean"])) / np.asarray(model["scale"])
+        assigned = pairwise_distances(X, centroids).argmin(axis=1)
+        cluster[rows] = assigned
+        label[rows] = np.asarray(model["labels"], dtype=object)[assigned]
+        return Clusters(cluster, label, len(centroids), model)
+    mean, scale = _standardisation(raw)
+    X = (raw - mean) / scale
     rng = np.random.default_rng(config.random_state)
     X_fit = X[_sample(len(X), FIT_SAMPLE, rng)]
     distinct = len(np.unique(X_fit, axis=0))
@@ -115,7 +147,13 @@ def cluster_customers(
     assigned = new_id[model.predict(X)]
     cluster[rows] = assigned
     label[rows] = names[assigned]
-    return Clusters(cluster, label, len(order))
+    fitted = {
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "centroids": centroids[order].tolist(),
+        "labels": names.tolist(),
+    }
+    return Clusters(cluster, label, len(order), fitted)
 
 
 def _best_kmeans(

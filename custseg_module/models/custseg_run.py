@@ -44,6 +44,9 @@ CRON_SERIALIZATION_RETRIES = 3
 QUEUE_CRON_XMLID = "custseg_module.ir_cron_run_queued"
 # work_mem of the write-back's joins and of the invoice lines' hash join.
 WRITE_BACK_WORK_MEM = "256MB"
+# Clusters are fitted anew after this many days and kept in between: a daily
+# refit relabelled 3-7 % of customers a night at 1M (docs/performance.md).
+CLUSTER_REFIT_DAYS = 30
 
 # One row of the aggregate in COPY's binary format: a field count, then each
 # field's byte length and big-endian value. None can be NULL.
@@ -232,6 +235,17 @@ class CustsegRun(models.Model):
         help="Number of customer clusters the run chose, the one that "
         "separates customers best.",
     )
+    cluster_model = fields.Json(readonly=True, copy=False)
+    cluster_fitted_on = fields.Date(
+        string="Clusters Fitted On",
+        readonly=True,
+        copy=False,
+        help="As-of date of the run that fitted the clusters. Later runs assign "
+        "customers to the same clusters, so that labels do not shuffle from one "
+        "night to the next, and fit them anew after 30 days or when the "
+        "clustering settings change.",
+    )
+    cluster_settings = fields.Char(readonly=True, copy=False)
     ari_previous = fields.Float(
         string="ARI vs Previous",
         readonly=True,
@@ -782,13 +796,52 @@ class CustsegRun(models.Model):
             )
 
     def _phase_engine(self, transactions, partners, previous, config):
-        return segment_customers(
+        kept = self._kept_cluster_model(config)
+        result = segment_customers(
             transactions,
             self.as_of,
             config=config,
             previous=previous if len(previous) else None,
             partners=partners,
+            cluster_model=kept.cluster_model if kept else None,
         )
+        model = result.attrs.get("cluster_model")
+        self.write(
+            {
+                "cluster_model": model or False,
+                "cluster_fitted_on": (kept.cluster_fitted_on if kept else self.as_of)
+                if model
+                else False,
+                "cluster_settings": self._cluster_settings(config) if model else False,
+            }
+        )
+        return result
+
+    @api.model
+    def _cluster_settings(self, config):
+        """What a fit depends on besides the data: a change refits."""
+        return repr((config.k_min, config.k_max, config.lookback_days))
+
+    def _kept_cluster_model(self, config):
+        """The latest done run whose cluster model this run keeps: fitted
+        with the same settings, at most CLUSTER_REFIT_DAYS before this run's
+        as-of date and not after it. An empty recordset: fit anew."""
+        if not config.clustering:
+            return self.browse()
+        latest = self.search(
+            [("state", "=", "done"), ("id", "!=", self.id)],
+            order="end_datetime desc, id desc",
+            limit=1,
+        )
+        fitted = latest.cluster_fitted_on
+        if (
+            not latest.cluster_model
+            or latest.cluster_settings != self._cluster_settings(config)
+            or not fitted
+            or not 0 <= (self.as_of - fitted).days < CLUSTER_REFIT_DAYS
+        ):
+            return self.browse()
+        return latest
 
     def _phase_write_back(self, result):
         """Load the result (a RunResult, returned), then write the customers

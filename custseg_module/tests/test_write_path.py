@@ -151,3 +151,32 @@ class TestWritePath(CustsegGridCommon):
         self.assertTrue(held.customer_segment_id)
         self.assertAlmostEqual(held.rfm_monetary, 500.0)
         self.assertTrue(held.purchase_probability > 0)
+
+    def test_clusters_are_kept_between_refits(self):
+        """A next-day run assigns customers to the clusters fitted before, so
+        labels do not shuffle nightly; they are fitted anew after
+        CLUSTER_REFIT_DAYS, or when the clustering settings change."""
+        first = self._run()
+        self.assertTrue(first.cluster_model)
+        self.assertEqual(first.cluster_fitted_on, AS_OF)
+        labels = set(first.cluster_model["labels"])
+        self.assertEqual(
+            set(self._partners().mapped("customer_cluster")) - {False}, labels
+        )
+
+        next_day = self._run(as_of=AS_OF + timedelta(days=1))
+        self.assertEqual(next_day.cluster_fitted_on, AS_OF)
+        self.assertEqual(next_day.cluster_model, first.cluster_model)
+
+        month_later = self._run(as_of=AS_OF + timedelta(days=30))
+        self.assertEqual(month_later.cluster_fitted_on, AS_OF + timedelta(days=30))
+
+        self.env["ir.config_parameter"].set_param("custseg.k_max", "3")
+        settings_changed = self._run(as_of=AS_OF + timedelta(days=31))
+        self.assertEqual(settings_changed.cluster_fitted_on, AS_OF + timedelta(days=31))
+        self.assertLessEqual(len(settings_changed.cluster_model["labels"]), 3)
+
+        self.env["ir.config_parameter"].set_param("custseg.clustering", "False")
+        off = self._run(as_of=AS_OF + timedelta(days=32))
+        self.assertFalse(off.cluster_model)
+        self.assertFalse(off.cluster_fitted_on)
