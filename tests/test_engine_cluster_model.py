@@ -74,3 +74,23 @@ def test_segment_customers_keeps_the_model_it_is_given():
     assert set(later["cluster_label"]) - {""} <= set(model["labels"])
     off = segment_customers(frame, "2024-06-30", SegmentationConfig(clustering=False))
     assert off.attrs["cluster_model"] is None
+
+
+def test_a_kept_model_on_two_customers_gives_no_undefined_scores():
+    """Customers merged away: the kept model may put each of the two
+    remaining customers in its own cluster; the run's quality scores are
+    then left empty, not an error."""
+    recency, frequency, monetary, buyer = customers()
+    model = cluster_customers(recency, frequency, monetary, buyer, CONFIG).model
+    frame = pd.DataFrame(
+        {
+            "partner_id": [1, 2],
+            "date": pd.to_datetime(["2024-06-29", "2022-01-01"]),
+            "amount": [5000.0, 10.0],
+        }
+    )
+    result = segment_customers(frame, "2024-06-30", cluster_model=model)
+    assert result["cluster"].nunique() == 2
+    quality = result.attrs["quality"]
+    assert quality["n_clusters"] == 2
+    assert quality["silhouette"] is None and quality["davies_bouldin"] is None

@@ -51,7 +51,10 @@ def _cluster_metrics(result: pd.DataFrame, random_state: int) -> dict:
         with single_thread():
             score = silhouette_score(X[sample], labels[sample])
         metrics["silhouette"] = float(score)
-    metrics["davies_bouldin"] = float(davies_bouldin_score(X, labels))
+    # A kept cluster model may put each of very few customers in its own
+    # cluster: neither score is defined then.
+    if n_clusters < len(X):
+        metrics["davies_bouldin"] = float(davies_bouldin_score(X, labels))
     return metrics
 
 
