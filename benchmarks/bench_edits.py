@@ -84,6 +84,9 @@ def main():
             # Odoo caps a threaded server's virtual memory at 2.5 GiB; a 1M
             # first run peaks at 5.4 GB resident (the recommendations).
             "--limit-memory-hard=17179869184",
+            # Past the soft limit (2 GiB) the server restarts once the request
+            # is over, or mid-run on a long one.
+            "--limit-memory-soft=12884901888",
             "--log-level=warn",
             # 19.0 warns at every XML-RPC call (deprecated, gone in 20.0).
             "--log-handler=odoo.addons.rpc.controllers.xmlrpc:ERROR",
