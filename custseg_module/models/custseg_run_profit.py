@@ -486,22 +486,11 @@ class CustsegRun(models.Model):
         # the missing ones inserted: an upsert would lock, so write, every
         # unchanged row. (A NOT EXISTS insert was quadratic on the first run:
         # a nested loop scanning the table it was filling, 137 s at 100k.)
-        cr.execute(
-            SQL(
-                """
-                UPDATE custseg_partner_profit r
-                   SET (run_id, %(names)s, write_uid, write_date)
-                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
-                  FROM custseg_run_profit_new n
-                 WHERE n.partner_id = r.partner_id
-                   AND (%(old)s) IS DISTINCT FROM (%(new)s)
-                """,
-                names=names,
-                new=_columns("n", figures),
-                old=_columns("r", figures),
-                run=self.id,
-                uid=self.env.uid,
-            )
+        self._update_changed_rows(
+            "custseg_partner_profit",
+            "custseg_run_profit_new",
+            SQL("n.partner_id = r.partner_id"),
+            figures,
         )
         cr.execute(
             SQL(
@@ -631,25 +620,9 @@ class CustsegRun(models.Model):
             )
         )
         written = cr.rowcount
-        cr.execute(
-            SQL(
-                """
-                UPDATE custseg_segment_pnl r
-                   SET (run_id, %(names)s, write_uid, write_date)
-                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
-                  FROM custseg_run_pnl_new n
-                 WHERE %(same_row)s
-                   AND (%(old)s) IS DISTINCT FROM (%(new)s)
-                """,
-                names=names,
-                new=_columns("n", figures),
-                old=_columns("r", figures),
-                run=self.id,
-                uid=self.env.uid,
-                same_row=same_row,
-            )
+        written += self._update_changed_rows(
+            "custseg_segment_pnl", "custseg_run_pnl_new", same_row, figures
         )
-        written += cr.rowcount
         cr.execute(
             SQL(
                 """
@@ -671,6 +644,34 @@ class CustsegRun(models.Model):
             )
         )
         return written + cr.rowcount
+
+    def _update_changed_rows(self, table, new_table, same_row, figures):
+        """UPDATE the rows of ``table`` (alias r) whose ``figures`` differ from
+        their ``same_row`` match in ``new_table`` (alias n); write_uid,
+        write_date and run_id (the run that last changed the row) only on
+        those. An upsert would lock, so write, every unchanged row. Returns
+        the rows updated."""
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE %(table)s r
+                   SET (run_id, %(names)s, write_uid, write_date)
+                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
+                  FROM %(new_table)s n
+                 WHERE %(same_row)s
+                   AND (%(old)s) IS DISTINCT FROM (%(new)s)
+                """,
+                table=SQL.identifier(table),
+                new_table=SQL.identifier(new_table),
+                names=SQL(", ").join(SQL.identifier(name) for name in figures),
+                new=_columns("n", figures),
+                old=_columns("r", figures),
+                run=self.id,
+                uid=self.env.uid,
+                same_row=same_row,
+            )
+        )
+        return self.env.cr.rowcount
 
     def action_open_whale_curve(self):
         self.ensure_one()
