@@ -18,6 +18,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.sql_db import db_connect
 from odoo.tools import SQL
 
 from ..engine import segment_customers
@@ -47,6 +48,10 @@ WRITE_BACK_WORK_MEM = "256MB"
 # Clusters are fitted anew after this many days and kept in between: a daily
 # refit relabelled 3-7 % of customers a night at 1M (docs/performance.md).
 CLUSTER_REFIT_DAYS = 30
+# Customers locked per statement once a set-based lock met a conflict.
+LOCK_BATCH = 10000
+# Transaction ids wrap around at 2^32 (xmin holds the low 32 bits).
+XID_SPAN = 2**32
 
 # One row of the aggregate in COPY's binary format: a field count, then each
 # field's byte length and big-endian value. None can be NULL.
@@ -534,7 +539,7 @@ class CustsegRun(models.Model):
         check_settings(self.env)
         config = self._segmentation_config()
         timings = {}
-        phases = 8
+        phases = len(PHASES)
         # Only a queued run's record is committed, so visible to another
         # transaction; the others finish before anyone could look.
         report = self.env.context.get("custseg_run_progress")
@@ -561,29 +566,37 @@ class CustsegRun(models.Model):
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
         profit = timed("profit", 3, self._phase_profit, result, config)
-        result_table, changed, deferred = timed(
-            "write_back", 4, self._phase_write_back, result
-        )
-        self._write_profit(profit)
-        history = timed("history", 5, self._phase_history, result_table, baseline)
-        timed("segment_pnl", 6, self._phase_segment_pnl)
         # The slowest phase depends on the invoice lines only: a run with no
         # invoice posted, changed or cancelled since the last one keeps its
-        # recommendations and profiles (docs/performance.md).
+        # recommendations and profiles (docs/performance.md). It runs before
+        # the write-back, which locks customers' rows until the run commits:
+        # editors wait for the write-back and what follows, not for this.
         watermark = self._invoice_watermark(config.lookback_days)
-        if watermark == self._last_watermark():
-            # Kept as they are; still a phase done for the progress report.
-            timed("recommendations", 7, lambda: None)
-        else:
-            timed(
-                "recommendations",
-                7,
-                self._phase_recommendations,
-                result,
-                config.lookback_days,
-            )
+        lines = timed(
+            "recommendations",
+            4,
+            self._phase_recommendations,
+            result,
+            config.lookback_days,
+            watermark != self._last_watermark(),
+        )
+        result_table, changed, deferred = timed(
+            "write_back", 5, self._phase_write_back, result
+        )
+        self._write_profit(profit)
+        history = timed("history", 6, self._phase_history, result_table, baseline)
+        timed("segment_pnl", 7, self._phase_segment_pnl)
+        timed(
+            "segment_profiles",
+            8,
+            self._phase_segment_profiles,
+            result,
+            lines,
+            config.lookback_days,
+        )
+        del lines
         followups = timed(
-            "activities", 8, self._phase_activities, result_table, baseline
+            "activities", 9, self._phase_activities, result_table, baseline
         )
         timings["total"] = round(time.monotonic() - clock, 3)
         quality = result.attrs.get("quality", {})
@@ -873,10 +886,13 @@ class CustsegRun(models.Model):
     def _lock_rows(self, table):
         """Lock the res_partner rows the write-back changes; remove from
         ``table`` the customers one of whose rows a user holds or changed
-        since the run began, and return how many. Set-based first; on a
-        conflict (SKIP LOCKED skips a held row, but a row committed by an
-        editor after the run's snapshot raises a serialization failure) the
-        batch is split in halves, down to one customer."""
+        since the run began, and return how many. Rows changed since the
+        run's snapshot are found first (:meth:`_edited_since_snapshot`):
+        locking one would raise a serialization failure. The rest are locked
+        set-based, SKIP LOCKED skipping the rows a user holds; an edit
+        committed in between still raises, and then the customers are
+        locked in batches of LOCK_BATCH, a failing batch split in halves
+        down to the one customer it defers."""
         cr = self.env.cr
         on_partner = fields_in(PARTNER_TABLE)
         cr.execute("DROP TABLE IF EXISTS custseg_run_rows")
@@ -895,10 +911,19 @@ class CustsegRun(models.Model):
                 new=figures_of("t", on_partner),
             )
         )
+        cr.execute("CREATE INDEX ON custseg_run_rows (partner_id)")
         cr.execute("ANALYZE custseg_run_rows")
-        cr.execute("SELECT ARRAY(SELECT DISTINCT partner_id FROM custseg_run_rows)")
-        pending = [cr.fetchone()[0]]
-        first = True
+        edited = self._edited_since_snapshot()
+        cr.execute(
+            """
+            SELECT ARRAY(SELECT DISTINCT partner_id FROM custseg_run_rows
+                          WHERE partner_id <> ALL(%s) ORDER BY partner_id)
+            """,
+            [edited],
+        )
+        customers = cr.fetchone()[0]
+        # One statement for all when nothing conflicts, the usual case.
+        pending = [None]
         while pending:
             batch = pending.pop()
             try:
@@ -914,18 +939,22 @@ class CustsegRun(models.Model):
                             UPDATE custseg_run_rows r SET locked = true
                               FROM locked l WHERE l.id = r.id
                             """,
-                            batch=SQL("true")
-                            if first
+                            batch=SQL("r.partner_id <> ALL(%s)", edited)
+                            if batch is None
                             else SQL("r.partner_id = ANY(%s)", batch),
                         ),
                         # Expected and handled below: not an error for the log.
                         log_exceptions=False,
                     )
             except pg_errors.SerializationFailure:
-                if len(batch) > 1:
+                if batch is None:
+                    pending += [
+                        customers[start : start + LOCK_BATCH]
+                        for start in range(0, len(customers), LOCK_BATCH)
+                    ]
+                elif len(batch) > 1:
                     half = len(batch) // 2
                     pending += [batch[:half], batch[half:]]
-            first = False
         cr.execute(
             SQL(
                 """
@@ -940,6 +969,44 @@ class CustsegRun(models.Model):
         if deferred:
             _logger.info("Segmentation run %s deferred %s customers", self.id, deferred)
         return deferred
+
+    def _edited_since_snapshot(self):
+        """The customers of custseg_run_rows one of whose rows another
+        transaction changed after this transaction's snapshot, a list. A
+        second connection, with a snapshot of now, lists the rows whose
+        last writer started after this snapshot's oldest running
+        transaction (by the age of xmin, a quick scan); of those, the ones
+        whose writer this snapshot does not see are the edits."""
+        cr = self.env.cr
+        cr.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        snapshot_xmin = cr.fetchone()[0]
+        with db_connect(cr.dbname).cursor() as now:
+            now.execute(
+                """
+                SELECT id, xmin::text::bigint FROM res_partner
+                 WHERE age(xmin) <= age(%s::text::xid)
+                """,
+                [str(snapshot_xmin % XID_SPAN)],
+            )
+            recent = now.fetchall()
+        if not recent:
+            return []
+        ids = [row[0] for row in recent]
+        # xmin is 32 bits; a recent one lies within 2^31 after the snapshot's.
+        writers = [
+            snapshot_xmin + (row[1] - snapshot_xmin) % XID_SPAN for row in recent
+        ]
+        cr.execute(
+            """
+            SELECT ARRAY(
+                SELECT DISTINCT r.partner_id
+                  FROM unnest(%s::int[], %s::bigint[]) AS w(id, writer)
+                  JOIN custseg_run_rows r ON r.id = w.id
+                 WHERE NOT txid_visible_in_snapshot(w.writer, txid_current_snapshot()))
+            """,
+            [ids, writers],
+        )
+        return cr.fetchone()[0]
 
     def _write_partners(self, table):
         """One UPDATE of the rows _lock_rows locked."""
@@ -1204,19 +1271,27 @@ class CustsegRun(models.Model):
         last = self.search([("state", "=", "done"), ("id", "!=", self.id)], limit=1)
         return last.invoice_watermark or None
 
-    def _phase_recommendations(self, result, lookback_days):
-        """Each customer's next-best products (custseg.recommendation) and each
-        segment's profile (custseg.segment.profile), from one read of the
-        invoice lines."""
-        recommendations = self.env["custseg.recommendation"]
+    def _phase_recommendations(self, result, lookback_days, invoices_changed):
+        """Each customer's next-best products (custseg.recommendation), from
+        the invoice lines (:meth:`_phase_invoice_lines`), which it returns for
+        the segment profiles; without ``invoices_changed`` it keeps them as
+        they are and returns None."""
+        if not invoices_changed:
+            return None
         lines = self._phase_invoice_lines(lookback_days)
-        written = recommendations._refresh(
+        self.env["custseg.recommendation"]._refresh(
             lines, self.as_of, result["segment"], lookback_days
         )
-        self.env["custseg.segment.profile"]._refresh(
-            lines, self.as_of, result, lookback_days
-        )
-        return written
+        return lines
+
+    def _phase_segment_profiles(self, result, lines, lookback_days):
+        """Each segment's profile (custseg.segment.profile), from ``lines``
+        and the segments just written; with no lines (invoices unchanged)
+        they are kept as they are."""
+        if lines is not None:
+            self.env["custseg.segment.profile"]._refresh(
+                lines, self.as_of, result, lookback_days
+            )
 
     def _warn_not_assigned(self, count):
         self.message_post(

@@ -341,10 +341,11 @@ class TestBackgroundRunTour(CustsegFixtures, HttpCase):
                 "aggregate",
                 "engine",
                 "profit",
+                "recommendations",
                 "write_back",
                 "history",
                 "segment_pnl",
-                "recommendations",
+                "segment_profiles",
                 "activities",
             ],
         )

@@ -6,6 +6,7 @@ from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..models import custseg_run
 from ..tools.field_map import FIELD_MAP, PARTNER_TABLE, WRITTEN_FIELDS
 from .common import AS_OF, CustsegGridCommon
 
@@ -180,3 +181,76 @@ class TestWritePath(CustsegGridCommon):
         off = self._run(as_of=AS_OF + timedelta(days=32))
         self.assertFalse(off.cluster_model)
         self.assertFalse(off.cluster_fitted_on)
+
+
+class EditAfterSnapshotCommon(CustsegGridCommon):
+    """A customer edited by another connection after the test transaction's
+    snapshot. That transaction can never write the row again, and every test
+    of a class shares it: one test per class."""
+
+    def _edit_committed_after_snapshot(self):
+        """A customer (committed before this test's transaction began) whose
+        row another connection rewrites and commits now, after this
+        transaction's snapshot, as a user saving the form would; with a
+        first invoice in this transaction, so the run has figures to write."""
+        edited = self.env.ref("base.partner_admin").commercial_partner_id
+        self.assertFalse(edited.customer_segment_id)
+        with db_connect(self.env.cr.dbname).cursor() as editor:
+            editor.execute(
+                "UPDATE res_partner SET name = name WHERE id = %s", [edited.id]
+            )
+            editor.commit()
+        # As in test_a_customer_held_by_an_editor_is_deferred: the rank is not
+        # what this test is about (and this transaction can no longer write
+        # the row).
+        with patch.object(
+            type(self.env["res.partner"]), "_increase_rank", lambda *a, **k: None
+        ):
+            self._invoices([(edited, AS_OF - timedelta(days=3), 500.0)])
+        return edited
+
+    def _assert_deferred_alone(self, run, edited):
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.deferred_count, 1)
+        self.assertFalse(edited.customer_segment_id)
+        self.assertFalse(edited.rfm_monetary)
+        customers = self.env["res.partner"].concat(*self.grid_customers.values())
+        self.assertTrue(all(customers.mapped("customer_segment_id")))
+
+
+@tagged("post_install", "-at_install")
+class TestEditFoundBeforeLocking(EditAfterSnapshotCommon):
+    def test_a_customer_edited_after_the_run_began_is_found_before_locking(self):
+        """An edit committed after the run's snapshot is found by comparing
+        the row's writer with the snapshot, before any lock: the set-based
+        lock then meets no conflict, and only that customer is deferred."""
+        edited = self._edit_committed_after_snapshot()
+        Run = type(self.env["custseg.run"])
+        real = Run._edited_since_snapshot
+        found = []
+
+        def spy(run):
+            found.append(real(run))
+            return found[-1]
+
+        with patch.object(Run, "_edited_since_snapshot", spy):
+            run = self._run()
+        self.assertEqual(found, [[edited.id]])
+        self._assert_deferred_alone(run, edited)
+
+
+@tagged("post_install", "-at_install")
+class TestLockInBatches(EditAfterSnapshotCommon):
+    def test_an_edit_missed_before_locking_splits_the_lock_into_batches(self):
+        """An edit committed between that check and the lock (here: a check
+        that finds nothing) makes the set-based lock fail; the customers are
+        then locked in batches, the failing one halved down to the edited
+        customer, who alone is deferred."""
+        edited = self._edit_committed_after_snapshot()
+        Run = type(self.env["custseg.run"])
+        with (
+            patch.object(Run, "_edited_since_snapshot", lambda run: []),
+            patch.object(custseg_run, "LOCK_BATCH", 4),
+        ):
+            run = self._run()
+        self._assert_deferred_alone(run, edited)

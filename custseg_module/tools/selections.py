@@ -32,9 +32,10 @@ RUN_PHASES = [
     ("aggregate", "Reading invoices"),
     ("engine", "Computing segments"),
     ("profit", "Computing profit"),
+    ("recommendations", "Choosing products to offer"),
     ("write_back", "Writing customers"),
     ("history", "Logging transitions"),
     ("segment_pnl", "Building the segment P&L"),
-    ("recommendations", "Choosing products to offer"),
+    ("segment_profiles", "Profiling segments"),
     ("activities", "Scheduling follow-ups"),
 ]
