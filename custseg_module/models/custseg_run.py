@@ -568,7 +568,8 @@ class CustsegRun(models.Model):
         profit = timed("profit", 3, self._phase_profit, result, config)
         # The slowest phase depends on the invoice lines only: a run with no
         # invoice posted, changed or cancelled since the last one keeps its
-        # recommendations and profiles (docs/performance.md). It runs before
+        # recommendations and the products of the segment profiles
+        # (docs/recommendations.md). It runs before
         # the write-back, which locks customers' rows until the run commits:
         # editors wait for the write-back and what follows, not for this.
         watermark = self._invoice_watermark(config.lookback_days)
@@ -1285,13 +1286,12 @@ class CustsegRun(models.Model):
         return lines
 
     def _phase_segment_profiles(self, result, lines, lookback_days):
-        """Each segment's profile (custseg.segment.profile), from ``lines``
-        and the segments just written; with no lines (invoices unchanged)
-        they are kept as they are."""
-        if lines is not None:
-            self.env["custseg.segment.profile"]._refresh(
-                lines, self.as_of, result, lookback_days
-            )
+        """Each segment's profile (custseg.segment.profile), on the segments
+        just written; its products and categories from ``lines``, kept as
+        they are when there are none (no invoice changed)."""
+        self.env["custseg.segment.profile"]._refresh(
+            lines, self.as_of, result, lookback_days
+        )
 
     def _warn_not_assigned(self, count):
         self.message_post(

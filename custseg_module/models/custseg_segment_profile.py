@@ -43,8 +43,11 @@ class CustsegSegmentProfile(models.Model):
 
     def _refresh(self, lines, as_of, result, lookback_days, top=5):
         """Replace every segment's profile. ``lines``: the run's invoice lines
-        (custseg.run._phase_invoice_lines); ``result``: the engine's frame
-        (average order value, frequency, purchase dates per partner)."""
+        (custseg.run._phase_invoice_lines), or None when no invoice changed
+        since the last run: the products and categories are then kept, the
+        rest follows the customers' segments of today; ``result``: the
+        engine's frame (average order value, frequency, purchase dates per
+        partner)."""
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -60,8 +63,11 @@ class CustsegSegmentProfile(models.Model):
         ).set_index("partner_id")
         segment_of = partners["segment_id"]
         rows = []
+        kinds = ["country", "state", "salesperson"]
+        if lines is not None:
+            kinds += ["product", "category"]
         for kind, column in (("product", "product_id"), ("category", "categ_id")):
-            if column not in lines or not len(lines):
+            if lines is None or column not in lines or not len(lines):
                 continue
             table = segment_profiles(
                 lines.dropna(subset=[column]),
@@ -118,7 +124,9 @@ class CustsegSegmentProfile(models.Model):
                 )
                 for r in counts.itertuples()
             ]
-        self.env.cr.execute("DELETE FROM custseg_segment_profile")
+        self.env.cr.execute(
+            "DELETE FROM custseg_segment_profile WHERE kind = ANY(%s)", [kinds]
+        )
         if rows:
             self.env.cr.execute(
                 """

@@ -117,3 +117,24 @@ class TestRecommendations(CustsegGridCommon):
         again = self.env["custseg.recommendation"].search([])
         self.assertFalse(first.exists(), "the run rewrites the table")
         self.assertEqual(rows(again), before, "same data, same offers")
+
+    def test_profiles_follow_the_customers_when_no_invoice_changed(self):
+        """With no invoice changed the run keeps the products and categories
+        of the segment profiles (they come from the invoice lines), and
+        redraws the rest from today's customers: a new owner shows at once."""
+        self._run()
+        Profile = self.env["custseg.segment.profile"]
+        bought = Profile.search([("kind", "in", ("product", "category"))])
+        self.assertTrue(bought)
+        segment = self.target.customer_segment_id
+        members = self.env["res.partner"].search(
+            [("customer_segment_id", "=", segment.id)]
+        )
+        members.user_id = self.manager
+        self._run()
+        self.assertEqual(bought.exists(), bought, "no invoice changed: kept")
+        owners = Profile.search(
+            [("segment_id", "=", segment.id), ("kind", "=", "salesperson")]
+        )
+        self.assertEqual(owners.mapped("name"), [self.manager.display_name])
+        self.assertEqual(owners.share, 1.0)
