@@ -48,7 +48,8 @@ WRITE_BACK_WORK_MEM = "256MB"
 # Clusters are fitted anew after this many days and kept in between: a daily
 # refit relabelled 3-7 % of customers a night at 1M (docs/performance.md).
 CLUSTER_REFIT_DAYS = 30
-# Customers locked per statement once a set-based lock met a conflict.
+# Customers locked per statement: a statement fails on any edit committed
+# while it runs, and a short one seldom meets one (docs/performance.md).
 LOCK_BATCH = 10000
 # Transaction ids wrap around at 2^32 (xmin holds the low 32 bits).
 XID_SPAN = 2**32
@@ -887,13 +888,14 @@ class CustsegRun(models.Model):
     def _lock_rows(self, table):
         """Lock the res_partner rows the write-back changes; remove from
         ``table`` the customers one of whose rows a user holds or changed
-        since the run began, and return how many. Rows changed since the
-        run's snapshot are found first (:meth:`_edited_since_snapshot`):
-        locking one would raise a serialization failure. The rest are locked
-        set-based, SKIP LOCKED skipping the rows a user holds; an edit
-        committed in between still raises, and then the customers are
-        locked in batches of LOCK_BATCH, a failing batch split in halves
-        down to the one customer it defers."""
+        since the run began, and return how many. Locking a row changed
+        since the run's snapshot raises a serialization failure, so those
+        are found first (:meth:`_edited_since_snapshot`) and left out; the
+        rest are locked in batches of LOCK_BATCH customers, SKIP LOCKED
+        skipping the rows a user holds. A batch that fails all the same (an
+        edit committed since the check) is retried without the customers a
+        new check finds, or, when it finds none of them (a row deleted, say),
+        split in halves down to the one customer it defers."""
         cr = self.env.cr
         on_partner = fields_in(PARTNER_TABLE)
         cr.execute("DROP TABLE IF EXISTS custseg_run_rows")
@@ -913,46 +915,41 @@ class CustsegRun(models.Model):
             )
         )
         cr.execute("CREATE INDEX ON custseg_run_rows (partner_id)")
+        cr.execute("CREATE INDEX ON custseg_run_rows (id)")
         cr.execute("ANALYZE custseg_run_rows")
-        edited = self._edited_since_snapshot()
+        edited = set(self._edited_since_snapshot())
         cr.execute(
-            """
-            SELECT ARRAY(SELECT DISTINCT partner_id FROM custseg_run_rows
-                          WHERE partner_id <> ALL(%s) ORDER BY partner_id)
-            """,
-            [edited],
+            "SELECT ARRAY(SELECT DISTINCT partner_id FROM custseg_run_rows"
+            " ORDER BY partner_id)"
         )
-        customers = cr.fetchone()[0]
-        # One statement for all when nothing conflicts, the usual case.
-        pending = [None]
+        customers = [c for c in cr.fetchone()[0] if c not in edited]
+        pending = [
+            customers[start : start + LOCK_BATCH]
+            for start in range(0, len(customers), LOCK_BATCH)
+        ]
         while pending:
             batch = pending.pop()
             try:
                 with cr.savepoint(flush=False):
                     cr.execute(
-                        SQL(
-                            """
-                            WITH locked AS (
-                                SELECT p.id FROM res_partner p
-                                  JOIN custseg_run_rows r ON r.id = p.id
-                                 WHERE %(batch)s
-                                   FOR NO KEY UPDATE OF p SKIP LOCKED)
-                            UPDATE custseg_run_rows r SET locked = true
-                              FROM locked l WHERE l.id = r.id
-                            """,
-                            batch=SQL("r.partner_id <> ALL(%s)", edited)
-                            if batch is None
-                            else SQL("r.partner_id = ANY(%s)", batch),
-                        ),
+                        """
+                        WITH locked AS (
+                            SELECT p.id FROM res_partner p
+                              JOIN custseg_run_rows r ON r.id = p.id
+                             WHERE r.partner_id = ANY(%s)
+                               FOR NO KEY UPDATE OF p SKIP LOCKED)
+                        UPDATE custseg_run_rows r SET locked = true
+                          FROM locked l WHERE l.id = r.id
+                        """,
+                        [batch],
                         # Expected and handled below: not an error for the log.
                         log_exceptions=False,
                     )
             except pg_errors.SerializationFailure:
-                if batch is None:
-                    pending += [
-                        customers[start : start + LOCK_BATCH]
-                        for start in range(0, len(customers), LOCK_BATCH)
-                    ]
+                newly = set(self._edited_since_snapshot()) - edited
+                edited |= newly
+                if newly.intersection(batch):
+                    pending.append([c for c in batch if c not in newly])
                 elif len(batch) > 1:
                     half = len(batch) // 2
                     pending += [batch[:half], batch[half:]]

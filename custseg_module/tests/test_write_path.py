@@ -240,11 +240,34 @@ class TestEditFoundBeforeLocking(EditAfterSnapshotCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestLockInBatches(EditAfterSnapshotCommon):
-    def test_an_edit_missed_before_locking_splits_the_lock_into_batches(self):
-        """An edit committed between that check and the lock (here: a check
-        that finds nothing) makes the set-based lock fail; the customers are
-        then locked in batches, the failing one halved down to the edited
+class TestEditFoundAfterAFailedBatch(EditAfterSnapshotCommon):
+    def test_an_edit_missed_before_locking_is_found_when_its_batch_fails(self):
+        """An edit committed between that check and the lock (here: a first
+        check that finds nothing) makes its batch fail; a new check finds the
+        edited customer and the batch is locked again without it."""
+        edited = self._edit_committed_after_snapshot()
+        Run = type(self.env["custseg.run"])
+        real = Run._edited_since_snapshot
+        found = []
+
+        def late(run):
+            found.append(real(run) if found else [])
+            return found[-1]
+
+        with (
+            patch.object(Run, "_edited_since_snapshot", late),
+            patch.object(custseg_run, "LOCK_BATCH", 4),
+        ):
+            run = self._run()
+        self.assertEqual(found, [[], [edited.id]])
+        self._assert_deferred_alone(run, edited)
+
+
+@tagged("post_install", "-at_install")
+class TestLockHalving(EditAfterSnapshotCommon):
+    def test_a_conflict_no_check_explains_is_halved_down_to_its_customer(self):
+        """A batch that fails while no check finds the cause (as a row
+        deleted since the snapshot would) is split in halves down to the
         customer, who alone is deferred."""
         edited = self._edit_committed_after_snapshot()
         Run = type(self.env["custseg.run"])
