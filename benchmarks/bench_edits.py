@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import threading
@@ -109,7 +110,7 @@ def main():
             "res.partner", "search", [("customer_rank", ">", 0)], limit=20000
         )
         salespeople = call("res.users", "search", [("share", "=", False)])
-        expected, edits, errors = {}, [], []
+        expected, edits, errors, waits = {}, [], [], []
         done = threading.Event()
 
         def edit_loop():
@@ -121,7 +122,10 @@ def main():
                 else:
                     values = {"user_id": rng.choice(salespeople)}
                 try:
+                    sent = time.monotonic()
                     call("res.partner", "write", [partner_id], values)
+                    # A save on a row the run holds waits for its commit.
+                    waits.append(time.monotonic() - sent)
                     edits.append(partner_id)
                     expected.setdefault(partner_id, {}).update(values)
                 except xmlrpc.client.Fault as fault:
@@ -161,6 +165,10 @@ def main():
                     "run": run,
                     "edits_made": len(edits),
                     "edit_errors": len(errors),
+                    "edit_seconds_median": round(statistics.median(waits), 2)
+                    if waits
+                    else None,
+                    "edit_seconds_max": round(max(waits), 1) if waits else None,
                     "customers_edited": len(expected),
                     "edits_lost": lost,
                 },
