@@ -540,34 +540,45 @@ def _recommend(
                 top_n,
             )
         )
-    rows = np.concatenate([p[0] for p in parts])
-    cols = np.concatenate([p[1] for p in parts])
-    score = np.concatenate([p[2] for p in parts])
-    reason = np.concatenate([p[3] for p in parts])
-    anchor = np.concatenate([p[4] for p in parts])
-    interval = np.concatenate([p[5] for p in parts])
-    rank = np.concatenate([p[6] for p in parts])
+    # The matrices go before the result is assembled (the peak at 1M was
+    # there), and each field's chunks as soon as they are joined.
+    del bought, history, recent, similarity, due_c, due_p, due_interval
+    parts = [list(part) for part in parts]
+    rows, cols, score, reason, anchor, interval, rank = (
+        _join_field(parts, field) for field in range(7)
+    )
     if not len(rows):
         return _empty_result()
-    reasons = np.array(
-        ["due", "bought_with", "segment", "bought_before"], dtype=object
-    )[reason]
+    reason_segment = np.where(reason == 2, seg_labels[seg_code[rows]], "").astype(
+        object
+    )
+    reason_product = np.where(anchor >= 0, products[np.maximum(anchor, 0)], 0)
+    del anchor
+    # copy=False: the frame takes these arrays, no second copy of each.
     return pd.DataFrame(
         {
             "partner_id": customers[rows].astype(np.int64),
             "rank": rank + 1,
             "product_id": products[cols].astype(np.int64),
             "score": np.round(score, 6),
-            "reason": reasons,
-            "reason_product_id": np.where(
-                anchor >= 0, products[np.maximum(anchor, 0)], 0
-            ).astype(np.int64),
-            "reason_segment": np.where(
-                reason == 2, seg_labels[seg_code[rows]], ""
-            ).astype(object),
-            "interval_days": interval.astype(np.int64),
-        }
-    ).reset_index(drop=True)
+            "reason": np.array(
+                ["due", "bought_with", "segment", "bought_before"], dtype=object
+            )[reason],
+            "reason_product_id": reason_product.astype(np.int64, copy=False),
+            "reason_segment": reason_segment,
+            "interval_days": interval.astype(np.int64, copy=False),
+        },
+        copy=False,
+    )
+
+
+def _join_field(parts, field):
+    """One field of every chunk's result as one array, the chunks' pieces
+    dropped as it goes."""
+    whole = np.concatenate([part[field] for part in parts])
+    for part in parts:
+        part[field] = None
+    return whole
 
 
 def _score_chunk(
