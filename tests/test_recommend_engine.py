@@ -289,6 +289,9 @@ def test_narrow_dtypes_and_customer_blocks_give_the_same_output(monkeypatch):
     for block_lines in (recommend.BLOCK_LINES, 97):
         monkeypatch.setattr(recommend, "BLOCK_LINES", block_lines)
         monkeypatch.setattr(recommend, "ROW_SLICE", 1000)
+        # Small blocks: the profiles sort the pairs instead of counting.
+        cells = recommend.COUNT_CELLS if block_lines > 97 else 0
+        monkeypatch.setattr(recommend, "COUNT_CELLS", cells)
         for lines in (wide, narrow):
             blocks.clear()
             result, profiles = outputs(lines)

@@ -72,6 +72,8 @@ SEGMENT_PRIOR = 1000
 BLOCK_LINES = 2_000_000
 # Rows of the input filtered at once.
 ROW_SLICE = 1 << 22
+# (segment, product) cells above which the profiles sort instead of count.
+COUNT_CELLS = 1 << 24
 # Customers scored at once: bounds the candidate matrix's memory.
 CHUNK_CUSTOMERS = 5_000
 # Products whose similarities are computed at once (dense rows).
@@ -815,17 +817,34 @@ def segment_profiles(
     if not has_segment.any():
         return pd.DataFrame(columns=columns)
     codes, labels = pd.factorize(seg_names[has_segment], sort=True)
-    customer_segment = np.full(len(pairs.customers), -1, np.int64)
+    customer_segment = np.full(len(pairs.customers), -1, np.int32)
     customer_segment[has_segment] = codes
-    pair_segment, pair_product = customer_segment[pairs.c], pairs.p.astype(np.int64)
-    in_segment = pair_segment >= 0
-    pair_segment, pair_product = pair_segment[in_segment], pair_product[in_segment]
-    n_products = len(pairs.products)
-    overall = np.bincount(pair_product, minlength=n_products) / has_segment.sum()
+    pair_c, pair_p, products = pairs.c, pairs.p, pairs.products
+    del pairs
+    n_products = len(products)
     seg_size = np.bincount(codes, minlength=len(labels))
-    keys, buyers = np.unique(
-        pair_segment * n_products + pair_product, return_counts=True
-    )
+    if len(labels) * n_products <= COUNT_CELLS:
+        # Buyers per (segment, product) counted by row slices: no int64 key
+        # and sort of every pair (the profiles' peak at 1M).
+        buyers = np.zeros(len(labels) * n_products, np.int64)
+        for start in range(0, len(pair_c), ROW_SLICE):
+            segment = customer_segment[pair_c[start : start + ROW_SLICE]]
+            inside = segment >= 0
+            key = segment[inside].astype(np.int64) * n_products
+            key += pair_p[start : start + ROW_SLICE][inside]
+            buyers += np.bincount(key, minlength=len(buyers))
+        overall = buyers.reshape(-1, n_products).sum(axis=0) / has_segment.sum()
+        keys = np.flatnonzero(buyers)
+        buyers = buyers[keys]
+    else:
+        pair_segment = customer_segment[pair_c].astype(np.int64)
+        in_segment = pair_segment >= 0
+        pair_segment = pair_segment[in_segment]
+        pair_product = pair_p[in_segment].astype(np.int64)
+        overall = np.bincount(pair_product, minlength=n_products) / has_segment.sum()
+        keys, buyers = np.unique(
+            pair_segment * n_products + pair_product, return_counts=True
+        )
     keys, buyers = keys[buyers >= min_buyers], buyers[buyers >= min_buyers]
     if not len(keys):
         return pd.DataFrame(columns=columns)
@@ -849,7 +868,7 @@ def segment_profiles(
         {
             "segment": np.asarray(labels, dtype=object)[segment[keep]],
             "rank": (rank[keep] + 1).astype(np.int64),
-            "key": pairs.products[product[keep]].astype(np.int64),
+            "key": products[product[keep]].astype(np.int64),
             "share": share[keep],
             "lift": lift[keep],
         },
