@@ -314,7 +314,8 @@ def _pairs(
     lines, as_of, lookback_days, min_repeats=None, product_column="product_id"
 ) -> _Pairs:
     """The purchases per (customer, product), reduced block by block: the
-    purchase days of all customers never exist at once."""
+    purchase days of all customers never exist at once. Without
+    ``min_repeats``, only the codes (``times`` and the rest empty)."""
     products, blocks = _purchase_blocks(lines, as_of, lookback_days, product_column)
     ids, parts = [], {name: [] for name in _Pairs._fields[2:]}
     used = np.zeros(len(products), bool)
@@ -329,9 +330,9 @@ def _pairs(
         pair_p = p[first]
         used[pair_p] = True
         parts["p"].append(pair_p)
-        parts["times"].append(times.astype(np.float32))
-        parts["last"].append(day[ends - 1])
         if min_repeats is not None:
+            parts["times"].append(times.astype(np.float32))
+            parts["last"].append(day[ends - 1])
             repeated = np.flatnonzero(times >= min_repeats)
             parts["repeated"].append(repeated + offset)
             parts["median_gap"].append(
