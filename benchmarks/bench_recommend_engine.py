@@ -75,15 +75,16 @@ def synthetic_lines(customers, moves, lookback_days, seed=42):
     anywhere = 1 + np.floor(PRODUCTS * rng.random(len(move)) ** 4).astype(np.int64)
     product = np.where(themed, in_theme, anywhere)
     quantity = np.where(refund[move], -1.0, 1.0)
+    # The dtypes of custseg.run._phase_invoice_lines.
     frame = pd.DataFrame(
         {
-            "partner_id": partner_l + 1_000,
-            "product_id": product + 10,
-            "day": day[move],
+            "partner_id": (partner_l + 1_000).astype(np.int32),
+            "product_id": (product + 10).astype(np.int32),
+            "day": day[move].astype(np.int32),
             "quantity": quantity,
         }
     )
-    frame["categ_id"] = 1.0 + frame["product_id"] % 10
+    frame["categ_id"] = (1.0 + frame["product_id"] % 10).astype(np.float32)
     segments = pd.Series(
         np.asarray(SEGMENTS, dtype=object)[rng.integers(0, len(SEGMENTS), customers)],
         index=np.arange(customers) + 1_000,

@@ -228,3 +228,77 @@ def test_co_purchase_pruning_drops_candidates_not_results(monkeypatch):
         lines, AS_OF, segments=segments, recent_days=30, top_n=10_000
     )
     pd.testing.assert_frame_equal(short, full[full["rank"] <= 5].reset_index(drop=True))
+
+
+def _narrow(lines):
+    """The dtypes custseg.run._phase_invoice_lines gives: int32 ids and day
+    numbers, float32 categories (NaN: none), float64 quantities."""
+    day = (lines["date"] - pd.Timestamp("1970-01-01")).dt.days
+    return pd.DataFrame(
+        {
+            "partner_id": lines["partner_id"].astype(np.int32),
+            "product_id": lines["product_id"].astype(np.int32),
+            "categ_id": lines["categ_id"].astype(np.float32),
+            "day": day.astype(np.int32),
+            "quantity": lines["quantity"],
+        }
+    )
+
+
+def test_narrow_dtypes_and_customer_blocks_give_the_same_output(monkeypatch):
+    """int64 ids and dates, or the run's int32/float32 columns, netted in one
+    block or in blocks of a few customers: the same recommendations and
+    segment profiles."""
+    from custseg_module.engine import recommend
+
+    wide = _random_log(5, customers=400, lines=6000)
+    wide["categ_id"] = (wide["product_id"] % 7).astype(np.float64)
+    wide.loc[wide["product_id"] % 11 == 0, "categ_id"] = np.nan
+    segments = pd.Series({p: f"s{p % 4}" for p in range(1, 380)})
+
+    def outputs(lines):
+        result = recommend_products(
+            lines, AS_OF, segments=segments, allowed_products=range(1, 50)
+        )
+        profiles = [
+            segment_profiles(lines, AS_OF, segments, group_column=column)
+            for column in ("product_id", "categ_id")
+        ]
+        return result, profiles
+
+    expected, expected_profiles = outputs(wide)
+    assert expected["reason"].nunique() == 4 and len(expected) > 1500
+    assert len(wide) < recommend.BLOCK_LINES
+    narrow = _narrow(wide)
+    assert narrow["partner_id"].dtype == np.int32
+    blocks = []
+    original = recommend._purchase_blocks
+
+    def counting(*args):
+        products, iterator = original(*args)
+        blocks.append(0)
+
+        def counted():
+            for block in iterator:
+                blocks[-1] += 1
+                yield block
+
+        return products, counted()
+
+    monkeypatch.setattr(recommend, "_purchase_blocks", counting)
+    for block_lines in (recommend.BLOCK_LINES, 97):
+        monkeypatch.setattr(recommend, "BLOCK_LINES", block_lines)
+        monkeypatch.setattr(recommend, "ROW_SLICE", 1000)
+        # Small blocks: the profiles sort the pairs instead of counting.
+        cells = recommend.COUNT_CELLS if block_lines > 97 else 0
+        monkeypatch.setattr(recommend, "COUNT_CELLS", cells)
+        for lines in (wide, narrow):
+            blocks.clear()
+            result, profiles = outputs(lines)
+            # One block, or 97 lines a block: dozens of them (fewer for the
+            # categories: lines without one are left out).
+            assert len(blocks) == 3
+            assert set(blocks) == {1} if block_lines > 97 else min(blocks) > 50
+            pd.testing.assert_frame_equal(result, expected, check_exact=False)
+            for got, want in zip(profiles, expected_profiles, strict=True):
+                pd.testing.assert_frame_equal(got, want, check_exact=False)

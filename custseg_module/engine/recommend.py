@@ -67,6 +67,13 @@ OWN_WEIGHT = 1.0
 # Pseudo-customers buying like everyone: a segment's share is shrunk towards
 # the share of all customers, so that a small segment's noise does not rank.
 SEGMENT_PRIOR = 1000
+# Lines netted at once (by blocks of whole customers): bounds the sort's
+# temporaries, about 60 bytes a line.
+BLOCK_LINES = 2_000_000
+# Rows of the input filtered at once.
+ROW_SLICE = 1 << 22
+# (segment, product) cells above which the profiles sort instead of count.
+COUNT_CELLS = 1 << 24
 # Customers scored at once: bounds the candidate matrix's memory.
 CHUNK_CUSTOMERS = 5_000
 # Products whose similarities are computed at once (dense rows).
@@ -113,7 +120,7 @@ def purchase_days(
         {
             "partner_id": purchases.customers[purchases.c],
             "product_id": purchases.products[purchases.p],
-            "day": purchases.day,
+            "day": purchases.day.astype(np.int64),
         }
     )
 
@@ -133,62 +140,225 @@ def _numbers(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
 
-def _purchases(lines: pd.DataFrame, as_of: object, lookback_days: int) -> _Purchases:
+def _integers(column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """The column as integers (truncated, as ``astype``), an integer column
+    without a copy, and which values are valid (None: all of them)."""
+    values = column.to_numpy()
+    if values.dtype.kind in "iu":
+        return values, None
+    if values.dtype.kind != "f":
+        values = _numbers(column)
+    valid = np.isfinite(values)
+    low = np.min(values, where=valid, initial=0)
+    high = np.max(values, where=valid, initial=0)
+    narrow = np.int32 if low >= -(2**31) and high < 2**31 else np.int64
+    ints = np.zeros(len(values), narrow)
+    np.copyto(ints, values, casting="unsafe", where=valid)
+    return ints, valid
+
+
+def _purchase_blocks(lines, as_of, lookback_days, product_column):
+    """The kept products (sorted ids) and an iterator over blocks of whole
+    customers, in customer order, each ``(customer ids, c, p, day)``: the
+    distinct (c, p, day) with a positive net quantity, sorted, ``c`` the
+    customer's final code (among customers with a purchase), ``p`` the index
+    in the kept products. Only one block's temporaries (about
+    ``BLOCK_LINES`` lines) exist at a time: the whole window's at once took
+    6 GB at 40M lines."""
     date_column = "day" if "day" in lines and "date" not in lines else "date"
-    needed = ("partner_id", "product_id", date_column, "quantity")
+    needed = ("partner_id", product_column, date_column, "quantity")
     missing = [c for c in needed if c not in lines]
     if missing:
         raise ValueError(f"lines: missing column(s) {', '.join(missing)}")
     as_of_day = as_of if isinstance(as_of, (int, np.integer)) else to_day(as_of)
-    partner = _numbers(lines["partner_id"])
-    product = _numbers(lines["product_id"])
-    quantity = _numbers(lines["quantity"])
+    partner, partner_valid = _integers(lines["partner_id"])
+    product, product_valid = _integers(lines[product_column])
+    quantity = lines["quantity"].to_numpy()
+    if quantity.dtype.kind not in "iuf":
+        quantity = _numbers(lines["quantity"])
     if date_column == "day":
-        day = _numbers(lines["day"])
+        day, day_valid = _integers(lines["day"])
     else:
         date = pd.to_datetime(lines["date"], errors="coerce")
         if date.dt.tz is not None:
             date = date.dt.tz_localize(None)
-        day = np.floor(
-            date.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.float64)
-        )
-        day[date.isna().to_numpy()] = np.nan
-    start = as_of_day - lookback_days if lookback_days else -np.inf
-    keep = (
-        np.isfinite(partner)
-        & np.isfinite(product)
-        & np.isfinite(quantity)
-        & (day <= as_of_day)
-        & (day > start)
+        day = date.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+        day_valid = date.notna().to_numpy()
+    keep = np.empty(len(day), bool)
+    for s in range(0, len(day), ROW_SLICE):
+        part = slice(s, s + ROW_SLICE)
+        kept = day[part] <= as_of_day
+        if lookback_days:
+            kept &= day[part] > as_of_day - lookback_days
+        for valid in (partner_valid, product_valid, day_valid):
+            if valid is not None:
+                kept &= valid[part]
+        if quantity.dtype.kind == "f":
+            kept &= np.isfinite(quantity[part])
+        keep[part] = kept
+    del partner_valid, product_valid, day_valid
+    customers, counts, products, first_day, span = _kept_values(
+        partner, product, day, keep
     )
-    customers, c = _codes(partner[keep].astype(np.int64))
-    products, p = _codes(product[keep].astype(np.int64))
-    day = day[keep].astype(np.int64)
-    first_day = day.min() if len(day) else 0
-    span = (day.max() - first_day + 1) if len(day) else 1
-    # One int64 key per (customer, product, day): a single sort nets them
-    # (pandas' three-key groupby took 5x longer at 3.7M lines).
-    key = (c * len(products) + p) * span + (day - first_day)
-    distinct, position = np.unique(key, return_inverse=True)
-    net = np.bincount(position, weights=quantity[keep], minlength=len(distinct))
-    distinct = distinct[net > 0]
-    day = distinct % span + first_day
-    pair = distinct // span
-    c, p = pair // max(len(products), 1), pair % max(len(products), 1)
-    used_c = np.unique(c)
-    used_p = np.unique(p)
+    block_of = (np.cumsum(counts) - 1) // BLOCK_LINES
+    bounds = np.r_[0, np.flatnonzero(np.diff(block_of)) + 1, len(customers)]
+    day_type = np.int32 if span + abs(first_day) < 2**31 else np.int64
+
+    def blocks():
+        n_products = max(len(products), 1)
+        used_customers = 0
+        for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+            if low == high:
+                continue
+            mask = partner >= int(customers[low])
+            mask &= partner <= int(customers[high - 1])
+            mask &= keep
+            rows = np.flatnonzero(mask)
+            del mask
+            c = np.searchsorted(customers[low:high], partner[rows])
+            p = np.searchsorted(products, product[rows])
+            # One int64 key per (customer, product, day): a single sort nets
+            # them (pandas' three-key groupby took 5x longer at 3.7M lines).
+            key = (c * n_products + p) * span + (day[rows] - first_day)
+            del c, p
+            distinct, position = np.unique(key, return_inverse=True)
+            del key
+            net = np.bincount(position, weights=quantity[rows], minlength=len(distinct))
+            del position, rows
+            distinct = distinct[net > 0]
+            del net
+            if not len(distinct):
+                continue
+            block_day = (distinct % span + first_day).astype(day_type)
+            pair = distinct // span
+            del distinct
+            c = pair // n_products
+            p = (pair % n_products).astype(np.int32)
+            del pair
+            first = np.r_[True, c[1:] != c[:-1]]
+            code = (np.cumsum(first) - 1 + used_customers).astype(np.int32)
+            used_customers += int(first.sum())
+            yield customers[low:high][c[first]], code, p, block_day
+
+    return products, blocks()
+
+
+def _kept_values(partner, product, day, keep):
+    """Distinct kept customers (sorted) with their number of lines, distinct
+    kept products (sorted), the first kept day and the days' span; by row
+    slices."""
+    customers, counts, products = [], [], []
+    first_day, last_day = 0, 0
+    for s in range(0, len(keep), ROW_SLICE):
+        part = slice(s, s + ROW_SLICE)
+        kept = keep[part]
+        if not kept.any():
+            continue
+        values, count = np.unique(partner[part][kept], return_counts=True)
+        customers.append(values)
+        counts.append(count)
+        products.append(np.unique(product[part][kept]))
+        days = day[part][kept]
+        low, high = int(days.min()), int(days.max())
+        first_day = low if len(customers) == 1 else min(first_day, low)
+        last_day = high if len(customers) == 1 else max(last_day, high)
+    if not customers:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, 0, 1
+    customers, position = np.unique(np.concatenate(customers), return_inverse=True)
+    counts = np.bincount(position, weights=np.concatenate(counts)).astype(np.int64)
+    products = np.unique(np.concatenate(products)).astype(np.int64)
+    span = last_day - first_day + 1
+    return customers.astype(np.int64), counts, products, first_day, span
+
+
+def _purchases(lines: pd.DataFrame, as_of: object, lookback_days: int) -> _Purchases:
+    products, blocks = _purchase_blocks(lines, as_of, lookback_days, "product_id")
+    ids, parts_c, parts_p, parts_day = [], [], [], []
+    used = np.zeros(len(products), bool)
+    for block_ids, c, p, day in blocks:
+        used[p] = True
+        ids.append(block_ids)
+        parts_c.append(c)
+        parts_p.append(p)
+        parts_day.append(day)
+    code = (np.cumsum(used) - 1).astype(np.int32)
+    parts_p = [code[p] for p in parts_p]
     return _Purchases(
-        customers[used_c],
-        products[used_p],
-        np.searchsorted(used_c, c),
-        np.searchsorted(used_p, p),
-        day,
+        _concatenate(ids, np.int64),
+        products[used],
+        _concatenate(parts_c, np.int32),
+        _concatenate(parts_p, np.int32),
+        _concatenate(parts_day, np.int32),
     )
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(values, sort=True)
-    return np.asarray(uniques), codes.astype(np.int64)
+class _Pairs(NamedTuple):
+    """Per (customer, product) bought: codes ``c`` and ``p`` (sorted by
+    both), the number of days bought (``times``, float32: exact below
+    2**24), the last one, and for the pairs bought on at least
+    ``min_repeats`` days (``repeated``, their indices) the median interval
+    between those days."""
+
+    customers: np.ndarray
+    products: np.ndarray
+    c: np.ndarray
+    p: np.ndarray
+    times: np.ndarray
+    last: np.ndarray
+    repeated: np.ndarray
+    median_gap: np.ndarray
+
+
+def _pairs(
+    lines, as_of, lookback_days, min_repeats=None, product_column="product_id"
+) -> _Pairs:
+    """The purchases per (customer, product), reduced block by block: the
+    purchase days of all customers never exist at once. Without
+    ``min_repeats``, only the codes (``times`` and the rest empty)."""
+    products, blocks = _purchase_blocks(lines, as_of, lookback_days, product_column)
+    ids, parts = [], {name: [] for name in _Pairs._fields[2:]}
+    used = np.zeros(len(products), bool)
+    offset = 0
+    for block_ids, c, p, day in blocks:
+        first = np.r_[True, (c[1:] != c[:-1]) | (p[1:] != p[:-1])]
+        starts = np.flatnonzero(first)
+        ends = np.r_[starts[1:], len(day)]
+        times = ends - starts
+        ids.append(block_ids)
+        parts["c"].append(c[first])
+        pair_p = p[first]
+        used[pair_p] = True
+        parts["p"].append(pair_p)
+        if min_repeats is not None:
+            parts["times"].append(times.astype(np.float32))
+            parts["last"].append(day[ends - 1])
+            repeated = np.flatnonzero(times >= min_repeats)
+            parts["repeated"].append(repeated + offset)
+            parts["median_gap"].append(
+                _median_gaps(day, starts[repeated], ends[repeated])
+            )
+        offset += len(starts)
+    code = (np.cumsum(used) - 1).astype(np.int32)
+    parts["p"] = [code[p] for p in parts["p"]]
+    return _Pairs(
+        _concatenate(ids, np.int64),
+        products[used],
+        _concatenate(parts["c"], np.int32),
+        _concatenate(parts["p"], np.int32),
+        _concatenate(parts["times"], np.float32),
+        _concatenate(parts["last"], np.int32),
+        _concatenate(parts["repeated"], np.int64),
+        _concatenate(parts["median_gap"], np.float64),
+    )
+
+
+def _concatenate(parts: list, dtype) -> np.ndarray:
+    """The parts as one array (none: empty, of ``dtype``); empties the list
+    so that the parts can go."""
+    whole = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    parts.clear()
+    return whole
 
 
 def _similarity(bought: sparse.csr_matrix, neighbours: int) -> sparse.csr_matrix:
@@ -287,38 +457,50 @@ def _recommend(
     due_within,
 ):
     as_of_day = to_day(as_of)
-    purchases = _purchases(lines, as_of_day, lookback_days)
-    if not len(purchases.day):
+    pairs = _pairs(lines, as_of_day, lookback_days, min_repeats)
+    if not len(pairs.c):
         return _empty_result()
-    customers, products = purchases.customers, purchases.products
+    customers, products = pairs.customers, pairs.products
     n_customers, n_products = len(customers), len(products)
-    c, p, day = purchases.c, purchases.p, purchases.day
-    starts = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (p[1:] != p[:-1])])
-    ends = np.r_[starts[1:], len(day)]
-    pair_c, pair_p = c[starts], p[starts]
-    last = day[ends - 1]
-    times = (ends - starts).astype(np.float64)
+    pair_c, pair_p, last = pairs.c, pairs.p, pairs.last
+    shape = (n_customers, n_products)
+    # Pairs come sorted and distinct: the CSR arrays as they are, the column
+    # indices shared by both matrices (no COO copies at 24M pairs).
+    indptr = np.searchsorted(pair_c, np.arange(n_customers + 1))
     bought = sparse.csr_matrix(
-        (np.ones(len(pair_c), np.float32), (pair_c, pair_p)),
-        shape=(n_customers, n_products),
+        (np.ones(len(pair_c), np.float32), pair_p, indptr), shape=shape
     )
+    history = sparse.csr_matrix((pairs.times, pair_p, indptr), shape=shape)
+    del indptr
     similarity = _similarity(bought, neighbours)
-    history = sparse.csr_matrix(
-        (times, (pair_c, pair_p)), shape=(n_customers, n_products)
-    )
 
     allowed = np.ones(n_products, bool)
     if allowed_products is not None:
         allowed = np.isin(products, np.fromiter(allowed_products, np.int64))
     # Recently bought: out, unless due (added back below).
+    is_recent = last > as_of_day - recent_days
     recent = sparse.csr_matrix(
         (
-            (last > as_of_day - recent_days).astype(np.float32),
-            (pair_c, pair_p),
+            np.ones(int(is_recent.sum()), np.float32),
+            (pair_c[is_recent], pair_p[is_recent]),
         ),
-        shape=(n_customers, n_products),
+        shape=shape,
     )
-    recent.eliminate_zeros()
+    del is_recent
+
+    repeated = pairs.repeated
+    due_interval = np.ceil(pairs.median_gap).astype(np.int64)
+    elapsed = as_of_day - last[repeated].astype(np.int64)
+    interval = np.maximum(due_interval, 1)
+    is_due = (
+        (elapsed + due_within >= interval)
+        & (elapsed <= 3 * interval + due_within)
+        & allowed[pair_p[repeated]]
+    )
+    due_c = pair_c[repeated][is_due].astype(np.int64)
+    due_p = pair_p[repeated][is_due].astype(np.int64)
+    due_interval = due_interval[is_due]
+    del pairs, pair_c, pair_p, last, repeated, elapsed, interval, is_due
 
     # Segments: code per customer; customers without one share "".
     if segments is not None:
@@ -342,21 +524,6 @@ def _recommend(
     seg_norm = seg_share / seg_best
     seg_top = np.argsort(-seg_norm, axis=1, kind="stable")[:, :SEGMENT_CANDIDATES]
 
-    repeated = np.flatnonzero(times >= min_repeats)
-    due_interval = np.ceil(_median_gaps(day, starts[repeated], ends[repeated])).astype(
-        np.int64
-    )
-    elapsed = as_of_day - last[repeated]
-    interval = np.maximum(due_interval, 1)
-    is_due = (
-        (elapsed + due_within >= interval)
-        & (elapsed <= 3 * interval + due_within)
-        & allowed[pair_p[repeated]]
-    )
-    due_c = pair_c[repeated][is_due]
-    due_p = pair_p[repeated][is_due]
-    due_interval = due_interval[is_due]
-
     parts = []
     for start in range(0, n_customers, CHUNK_CUSTOMERS):
         stop = min(start + CHUNK_CUSTOMERS, n_customers)
@@ -376,34 +543,45 @@ def _recommend(
                 top_n,
             )
         )
-    rows = np.concatenate([p[0] for p in parts])
-    cols = np.concatenate([p[1] for p in parts])
-    score = np.concatenate([p[2] for p in parts])
-    reason = np.concatenate([p[3] for p in parts])
-    anchor = np.concatenate([p[4] for p in parts])
-    interval = np.concatenate([p[5] for p in parts])
-    rank = np.concatenate([p[6] for p in parts])
+    # The matrices go before the result is assembled (the peak at 1M was
+    # there), and each field's chunks as soon as they are joined.
+    del bought, history, recent, similarity, due_c, due_p, due_interval
+    parts = [list(part) for part in parts]
+    rows, cols, score, reason, anchor, interval, rank = (
+        _join_field(parts, field) for field in range(7)
+    )
     if not len(rows):
         return _empty_result()
-    reasons = np.array(
-        ["due", "bought_with", "segment", "bought_before"], dtype=object
-    )[reason]
+    reason_segment = np.where(reason == 2, seg_labels[seg_code[rows]], "").astype(
+        object
+    )
+    reason_product = np.where(anchor >= 0, products[np.maximum(anchor, 0)], 0)
+    del anchor
+    # copy=False: the frame takes these arrays, no second copy of each.
     return pd.DataFrame(
         {
             "partner_id": customers[rows].astype(np.int64),
             "rank": rank + 1,
             "product_id": products[cols].astype(np.int64),
             "score": np.round(score, 6),
-            "reason": reasons,
-            "reason_product_id": np.where(
-                anchor >= 0, products[np.maximum(anchor, 0)], 0
-            ).astype(np.int64),
-            "reason_segment": np.where(
-                reason == 2, seg_labels[seg_code[rows]], ""
-            ).astype(object),
-            "interval_days": interval.astype(np.int64),
-        }
-    ).reset_index(drop=True)
+            "reason": np.array(
+                ["due", "bought_with", "segment", "bought_before"], dtype=object
+            )[reason],
+            "reason_product_id": reason_product.astype(np.int64, copy=False),
+            "reason_segment": reason_segment,
+            "interval_days": interval.astype(np.int64, copy=False),
+        },
+        copy=False,
+    )
+
+
+def _join_field(parts, field):
+    """One field of every chunk's result as one array, the chunks' pieces
+    dropped as it goes."""
+    whole = np.concatenate([part[field] for part in parts])
+    for part in parts:
+        part[field] = None
+    return whole
 
 
 def _score_chunk(
@@ -439,9 +617,10 @@ def _score_chunk(
 
     own = history[start:stop].tocoo()
     o_rows, o_cols = own.row.astype(np.int64), own.col.astype(np.int64)
+    o_days = own.data.astype(np.float64)
     o_best = np.zeros(n)
-    np.maximum.at(o_best, o_rows, own.data)
-    o_vals = own.data / np.maximum(o_best[o_rows], 1e-12)
+    np.maximum.at(o_best, o_rows, o_days)
+    o_vals = o_days / np.maximum(o_best[o_rows], 1e-12)
 
     rows = np.concatenate([co_rows, s_rows, o_rows])
     cols = np.concatenate([co_cols, s_cols, o_cols])
@@ -478,7 +657,10 @@ def _score_chunk(
         d_cols = due_p[inside]
         d_interval = due_interval[inside]
         # A due product scores by how often the customer bought it.
-        d_score = OWN_WEIGHT * np.asarray(history[start:stop][d_rows, d_cols]).ravel()
+        d_score = (
+            OWN_WEIGHT
+            * np.asarray(history[start:stop][d_rows, d_cols], dtype=np.float64).ravel()
+        )
         d_score /= np.maximum(o_best[d_rows], 1e-12)
         key_due = d_rows * n_products + d_cols
         # Both key lists are sorted: a binary search finds the clashes.
@@ -627,33 +809,43 @@ def segment_profiles(
     Columns: ``segment``, ``rank`` (1 = highest lift), ``key`` (the group
     column's value), ``share`` (0..1), ``lift``. Empty when nothing was bought.
     """
-    frame = lines
-    if group_column != "product_id":
-        frame = lines.drop(columns=["product_id"], errors="ignore").rename(
-            columns={group_column: "product_id"}
-        )
     columns = ["segment", "rank", "key", "share", "lift"]
-    purchases = _purchases(frame, as_of, lookback_days)
+    pairs = _pairs(lines, as_of, lookback_days, product_column=group_column)
     seg_of = pd.Series(segments).astype(object)
     seg_of = seg_of[~seg_of.index.duplicated(keep="last")]
-    seg_names = seg_of.reindex(purchases.customers).to_numpy()
+    seg_names = seg_of.reindex(pairs.customers).to_numpy()
     has_segment = pd.notna(seg_names)
     if not has_segment.any():
         return pd.DataFrame(columns=columns)
     codes, labels = pd.factorize(seg_names[has_segment], sort=True)
-    customer_segment = np.full(len(purchases.customers), -1, np.int64)
+    customer_segment = np.full(len(pairs.customers), -1, np.int32)
     customer_segment[has_segment] = codes
-    c, p = purchases.c, purchases.p
-    first = np.r_[True, (c[1:] != c[:-1]) | (p[1:] != p[:-1])]
-    pair_segment, pair_product = customer_segment[c[first]], p[first]
-    in_segment = pair_segment >= 0
-    pair_segment, pair_product = pair_segment[in_segment], pair_product[in_segment]
-    n_products = len(purchases.products)
-    overall = np.bincount(pair_product, minlength=n_products) / has_segment.sum()
+    pair_c, pair_p, products = pairs.c, pairs.p, pairs.products
+    del pairs
+    n_products = len(products)
     seg_size = np.bincount(codes, minlength=len(labels))
-    keys, buyers = np.unique(
-        pair_segment * n_products + pair_product, return_counts=True
-    )
+    if len(labels) * n_products <= COUNT_CELLS:
+        # Buyers per (segment, product) counted by row slices: no int64 key
+        # and sort of every pair (the profiles' peak at 1M).
+        buyers = np.zeros(len(labels) * n_products, np.int64)
+        for start in range(0, len(pair_c), ROW_SLICE):
+            segment = customer_segment[pair_c[start : start + ROW_SLICE]]
+            inside = segment >= 0
+            key = segment[inside].astype(np.int64) * n_products
+            key += pair_p[start : start + ROW_SLICE][inside]
+            buyers += np.bincount(key, minlength=len(buyers))
+        overall = buyers.reshape(-1, n_products).sum(axis=0) / has_segment.sum()
+        keys = np.flatnonzero(buyers)
+        buyers = buyers[keys]
+    else:
+        pair_segment = customer_segment[pair_c].astype(np.int64)
+        in_segment = pair_segment >= 0
+        pair_segment = pair_segment[in_segment]
+        pair_product = pair_p[in_segment].astype(np.int64)
+        overall = np.bincount(pair_product, minlength=n_products) / has_segment.sum()
+        keys, buyers = np.unique(
+            pair_segment * n_products + pair_product, return_counts=True
+        )
     keys, buyers = keys[buyers >= min_buyers], buyers[buyers >= min_buyers]
     if not len(keys):
         return pd.DataFrame(columns=columns)
@@ -677,7 +869,7 @@ def segment_profiles(
         {
             "segment": np.asarray(labels, dtype=object)[segment[keep]],
             "rank": (rank[keep] + 1).astype(np.int64),
-            "key": purchases.products[product[keep]].astype(np.int64),
+            "key": products[product[keep]].astype(np.int64),
             "share": share[keep],
             "lift": lift[keep],
         },
