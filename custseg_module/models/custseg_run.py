@@ -38,6 +38,7 @@ from ..tools.run_result import RunResult, figures_of
 from ..tools.selections import RUN_PHASES as PHASES
 from ..tools.settings import check_settings
 from ..tools.storable import storable_limit, unstorable
+from ..tools.xid import XID_SPAN, written_since
 
 _logger = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ CLUSTER_REFIT_DAYS = 30
 # Customers locked per statement: a statement fails on any edit committed
 # while it runs, and a short one seldom meets one (docs/performance.md).
 LOCK_BATCH = 10000
-# Transaction ids wrap around at 2^32 (xmin holds the low 32 bits).
-XID_SPAN = 2**32
 
 # One row of the aggregate in COPY's binary format: a field count, then each
 # field's byte length and big-endian value. None can be NULL.
@@ -985,11 +984,10 @@ class CustsegRun(models.Model):
             now.execute("SET LOCAL lock_timeout = '2s'")
             try:
                 now.execute(
-                    """
-                    SELECT id, xmin::text::bigint FROM res_partner
-                     WHERE age(xmin) <= age(%s::text::xid)
-                    """,
-                    [str(snapshot_xmin % XID_SPAN)],
+                    SQL(
+                        "SELECT id, xmin::text::bigint FROM res_partner WHERE %s",
+                        written_since(None, snapshot_xmin),
+                    ),
                     log_exceptions=False,
                 )
             except pg_errors.LockNotAvailable:

@@ -8,10 +8,12 @@ and this feature merge without touching the same lines.
 """
 
 import datetime
+import hashlib
 import io
 
 import numpy as np
 import pandas as pd
+from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -23,7 +25,8 @@ from ..engine.profit import (
     whale_curve,
 )
 from ..tools.copy_codec import write_copy_binary
-from ..tools.posted_moves import posted_customer_moves
+from ..tools.posted_moves import LINE_COST_TABLE, posted_customer_moves
+from ..tools.xid import written_since
 
 COST_SOURCES = [
     ("cogs", "Cost of goods sold journal items"),
@@ -87,6 +90,12 @@ class CustsegRun(models.Model):
     )
     whale_summary = fields.Text(
         string="20/80/30 in Plain Words", compute="_compute_whale_summary"
+    )
+    line_cost_cache = fields.Char(
+        readonly=True,
+        help="The cost query and the transaction from which this run brought the "
+        "cost of each invoice's lines up to date: the next run with the same "
+        "query recomputes only the invoices written since.",
     )
     whale_point_ids = fields.One2many(
         "custseg.run.whale.point", "run_id", string="Whale Curve", readonly=True
@@ -253,15 +262,17 @@ class CustsegRun(models.Model):
         )
 
     def _build_move_costs(self, config):
-        """Fill MOVE_COST_TABLE with the query of :meth:`_move_cost_query`."""
+        """Fill MOVE_COST_TABLE with the query of :meth:`_move_cost_query`,
+        after bringing the line costs it reads up to date."""
         cr = self.env.cr
         table = SQL.identifier(MOVE_COST_TABLE)
         cr.execute(SQL("DROP TABLE IF EXISTS %s", table))
-        # JIT compiling this query cost 3.6 s of 20 s at 3.5M invoice lines;
-        # with the default work_mem its aggregate and sorts spilled to disk
+        # JIT compiling these queries cost 3.6 s of 20 s at 3.5M invoice lines;
+        # with the default work_mem their aggregate and sorts spilled to disk
         # (docs/profit.md, Performance).
         previous_jit = self._set_local_setting("jit", "off")
         previous_work_mem = self._set_local_setting("work_mem", MOVE_COST_WORK_MEM)
+        self._refresh_line_costs(config)
         cr.execute(
             SQL(
                 "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
@@ -279,6 +290,26 @@ class CustsegRun(models.Model):
             return None
         return self.as_of - datetime.timedelta(days=config.lookback_days)
 
+    def _window_invoices(self, config, alias="m"):
+        """SQL condition on account_move ``alias``: a posted customer invoice
+        or refund of the lookback window, with a commercial partner."""
+        start = self._window_start(config)
+        return SQL(
+            """%(posted)s
+               AND %(date)s <= %(as_of)s
+               AND %(window)s
+               AND %(partner)s IS NOT NULL""",
+            posted=posted_customer_moves(alias),
+            date=SQL.identifier(alias, "invoice_date"),
+            as_of=self.as_of,
+            window=(
+                SQL("%s > %s", SQL.identifier(alias, "invoice_date"), start)
+                if start
+                else SQL("TRUE")
+            ),
+            partner=SQL.identifier(alias, "commercial_partner_id"),
+        )
+
     def _sale_cost_available(self):
         """sale_margin installed: sale lines carry a stored purchase_price."""
         model = self.env.registry.get("sale.order.line")
@@ -290,7 +321,7 @@ class CustsegRun(models.Model):
         """SQL of one invoice line's unit cost in its company's currency:
         the cost of the sale line it came from (sale_margin), else the
         product's cost; 0 for a line without either."""
-        # pc: the product's cost in the invoice's company (_move_cost_query).
+        # pc: the product's cost in the invoice's company (_line_cost_query).
         standard = SQL("COALESCE(pc.unit_cost, 0)")
         if not sale_cost:
             return standard
@@ -318,33 +349,205 @@ class CustsegRun(models.Model):
                     THEN 'sale' ELSE 'standard' END"""
         )
 
+    def _line_cost_query(self, moves, sale_cost):
+        """One row per invoice of the temp table ``moves`` (a column ``id``):
+        whether it has COGS journal items, half the sum of their absolute
+        balances (each cost posts a debit and an equal credit), the sum of its
+        product lines' quantity × unit cost (:meth:`_line_unit_cost`) and the
+        source of that cost, all in the invoice company's currency, unsigned.
+        Overridable: another cost source is a change here (or in the two
+        methods it calls); the line-cost cache is rebuilt when its SQL
+        changes.
+
+        The lines are read in one parallel pass, hash-joined to the invoices
+        and to each product's cost, read from its jsonb once per product and
+        company (not once per line)."""
+        return SQL(
+            """
+            WITH product_cost AS (
+                SELECT pp.id AS product_id, c.id AS company_id,
+                       (pp.standard_price ->> c.id::text)::float8 AS unit_cost
+                  FROM product_product pp
+                 CROSS JOIN res_company c
+            )
+            SELECT l.move_id,
+                   BOOL_OR(l.display_type = 'cogs') AS cogs,
+                   SUM(ABS(l.balance::float8))
+                       FILTER (WHERE l.display_type = 'cogs') / 2 AS cogs_cost,
+                   SUM(l.quantity::float8 * %(unit_cost)s)
+                       FILTER (WHERE l.display_type = 'product') AS product_cost,
+                   MIN(%(line_source)s)
+                       FILTER (WHERE l.display_type = 'product') AS source
+              FROM account_move_line l
+              JOIN %(moves)s r ON r.id = l.move_id
+              JOIN account_move m ON m.id = l.move_id
+              LEFT JOIN product_cost pc
+                ON pc.product_id = l.product_id AND pc.company_id = m.company_id
+             WHERE l.display_type IN ('product', 'cogs')
+             GROUP BY l.move_id
+            """,
+            moves=moves,
+            unit_cost=self._line_unit_cost(sale_cost),
+            line_source=self._line_source(sale_cost),
+        )
+
+    def _refresh_line_costs(self, config):
+        """Bring LINE_COST_TABLE to one row per invoice of the window (the
+        rows of :meth:`_line_cost_query`), recomputing only the invoices that
+        may have changed since the last done run: the ones not in the table,
+        the ones written since (posting, resetting to draft and editing all
+        write the invoice), the ones with a line of a product written since
+        (its cost) and, with sale_margin, of a sale line written since. The
+        whole table is rebuilt when the cost query differs from the last
+        run's (a module installed or overriding it). Sets this run's
+        line_cost_cache and returns the number of invoices recomputed.
+
+        Currency rates, the commercial partner, the invoice date and its
+        state are read afresh from the invoice by :meth:`_move_cost_query`:
+        the table holds only what needs the lines."""
+        cr = self.env.cr
+        cache = SQL.identifier(LINE_COST_TABLE)
+        sale_cost = self._sale_cost_available()
+        moves = SQL.identifier("custseg_run_cost_moves")
+        query = self._line_cost_query(moves, sale_cost)
+        key = hashlib.sha256(query.code.encode()).hexdigest()[:16]
+        cr.execute(
+            SQL(
+                """
+                CREATE UNLOGGED TABLE IF NOT EXISTS %s (
+                    move_id integer PRIMARY KEY,
+                    cogs boolean,
+                    cogs_cost float8,
+                    product_cost float8,
+                    source varchar
+                )
+                """,
+                cache,
+            )
+        )
+        # Any row written by a transaction at or after the snapshot's oldest
+        # running one may be unseen by this run: the next one reads it again.
+        cr.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
+        snapshot_xmin = cr.fetchone()[0]
+        last = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [("state", "=", "done"), ("id", "!=", self.id)],
+                order="id desc",
+                limit=1,
+            )
+        )
+        last_key, _sep, last_xmin = (last.line_cost_cache or "").partition("|")
+        since = int(last_xmin) if last_key == key and last_xmin else None
+        if since is not None and not self._transaction_known(since):
+            since = None
+        if since is None:
+            cr.execute(SQL("TRUNCATE %s", cache))
+        window = self._window_invoices(config)
+        # A union, not an OR: each part gets its own join (an OR of them read
+        # every invoice line, 3.6 s at 100k customers).
+        recompute = SQL("SELECT m.id FROM account_move m WHERE %s", window)
+        if since is not None:
+            changed_products = SQL(
+                "SELECT p.id FROM product_product p WHERE %s",
+                written_since("p", since),
+            )
+            recompute = SQL(
+                """
+                SELECT m.id FROM account_move m
+                 WHERE %(window)s AND %(written)s
+                UNION
+                SELECT m.id FROM account_move m
+                 WHERE %(window)s
+                   AND NOT EXISTS (SELECT 1 FROM %(cache)s c WHERE c.move_id = m.id)
+                UNION
+                SELECT m.id FROM account_move m
+                 WHERE %(window)s
+                   AND m.id IN (SELECT l.move_id FROM account_move_line l
+                                 WHERE l.product_id IN (%(changed_products)s))
+                """,
+                window=window,
+                written=written_since("m", since),
+                cache=cache,
+                changed_products=changed_products,
+            )
+            if sale_cost:
+                recompute = SQL(
+                    """%s
+                    UNION
+                    SELECT m.id FROM account_move m
+                     WHERE %s
+                       AND m.id IN (SELECT l.move_id FROM account_move_line l
+                                      JOIN sale_order_line_invoice_rel rel
+                                        ON rel.invoice_line_id = l.id
+                                      JOIN sale_order_line sol
+                                        ON sol.id = rel.order_line_id
+                                     WHERE %s)""",
+                    recompute,
+                    window,
+                    written_since("sol", since),
+                )
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", moves))
+        cr.execute(
+            SQL(
+                "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
+                moves,
+                recompute,
+            )
+        )
+        recomputed = cr.rowcount
+        cr.execute(SQL("ANALYZE %s", moves))
+        # Out: the invoices to recompute, and those no longer in the window
+        # (reset to draft, deleted, dated after as_of or before the window).
+        cr.execute(
+            SQL(
+                "DELETE FROM %s c WHERE c.move_id IN (SELECT id FROM %s)",
+                cache,
+                moves,
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                DELETE FROM %(cache)s c
+                 WHERE NOT EXISTS (SELECT 1 FROM account_move m
+                                    WHERE m.id = c.move_id AND %(window)s)
+                """,
+                cache=cache,
+                window=window,
+            )
+        )
+        cr.execute(SQL("INSERT INTO %s %s", cache, query))
+        cr.execute(SQL("DROP TABLE %s", moves))
+        cr.execute(SQL("ANALYZE %s", cache))
+        self.line_cost_cache = f"{key}|{snapshot_xmin}"
+        return recomputed
+
+    def _transaction_known(self, txid):
+        """Whether PostgreSQL still knows transaction ``txid``: not so old
+        that its status is gone (xmin, 32 bits, could have wrapped around
+        since) nor in the future (the database restored into another
+        cluster). Only then can :func:`written_since` compare with it."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT txid_status(%s)", [txid], log_exceptions=False
+                )
+                return self.env.cr.fetchone()[0] is not None
+        except pg_errors.InvalidParameterValue:
+            return False
+
     def _move_cost_query(self, config):
         """One query, one row per posted customer invoice or refund of the
         lookback window: partner, date, refund flag, net revenue and cost
         (both signed, refunds negative, in the run company's currency) and
-        the cost's source. Overridable: another cost source is a change here.
+        the cost's source. Overridable.
 
-        The cost of an invoice is, best first: its COGS journal items (half
-        the sum of their absolute balances: each cost posts a debit and an
-        equal credit), else the sum of its product lines' quantity × unit
-        cost (:meth:`_line_unit_cost`).
-
-        Each CTE below is read once, so PostgreSQL inlines it: the lines are
-        read in one parallel pass, joined by hash to the invoices and to each
-        product's cost, read from its jsonb once per product and company.
+        The cost of an invoice is, best first: its COGS journal items, else
+        the sum of its product lines' quantity × unit cost; both come from
+        the line costs LINE_COST_TABLE keeps (:meth:`_line_cost_query`).
         """
-        sale_cost = self._sale_cost_available()
-        start = self._window_start(config)
-        window = SQL("m.invoice_date > %s", start) if start else SQL("TRUE")
-        invoices = SQL(
-            """%(posted)s
-               AND m.invoice_date <= %(as_of)s
-               AND %(window)s
-               AND m.commercial_partner_id IS NOT NULL""",
-            posted=posted_customer_moves("m"),
-            as_of=self.as_of,
-            window=window,
-        )
         return SQL(
             """
             WITH rate AS (
@@ -379,29 +582,6 @@ class CustsegRun(models.Model):
                    AND m.invoice_date >= cr.valid_from
                    AND m.invoice_date < cr.valid_to
                  WHERE %(invoices)s
-            ),
-            product_cost AS (
-                SELECT pp.id AS product_id, c.id AS company_id,
-                       (pp.standard_price ->> c.id::text)::float8 AS unit_cost
-                  FROM product_product pp
-                 CROSS JOIN res_company c
-            ),
-            line_cost AS (
-                SELECT l.move_id,
-                       BOOL_OR(l.display_type = 'cogs') AS cogs,
-                       SUM(ABS(l.balance::float8))
-                           FILTER (WHERE l.display_type = 'cogs') / 2 AS cogs_cost,
-                       SUM(l.quantity::float8 * %(unit_cost)s)
-                           FILTER (WHERE l.display_type = 'product') AS product_cost,
-                       MIN(%(line_source)s)
-                           FILTER (WHERE l.display_type = 'product') AS source
-                  FROM account_move_line l
-                  JOIN account_move m ON m.id = l.move_id
-                  LEFT JOIN product_cost pc
-                    ON pc.product_id = l.product_id AND pc.company_id = m.company_id
-                 WHERE l.display_type IN ('product', 'cogs')
-                   AND %(invoices)s
-                 GROUP BY l.move_id
             )
             SELECT moves.partner_id, moves.invoice_date, moves.refund,
                    moves.revenue / moves.rate AS revenue,
@@ -411,15 +591,14 @@ class CustsegRun(models.Model):
                         WHEN COALESCE(lc.product_cost, 0) <> 0 THEN lc.source
                         ELSE 'none' END AS source
               FROM moves
-              LEFT JOIN line_cost lc ON lc.move_id = moves.id
+              LEFT JOIN %(line_cost)s lc ON lc.move_id = moves.id
              WHERE NOT EXISTS (SELECT 1 FROM res_partner cp
                                 WHERE cp.id = moves.partner_id AND NOT cp.active)
             """,
             currency=self.company_id.currency_id.id,
             root=self.company_id.root_id.id,
-            invoices=invoices,
-            unit_cost=self._line_unit_cost(sale_cost),
-            line_source=self._line_source(sale_cost),
+            invoices=self._window_invoices(config),
+            line_cost=SQL.identifier(LINE_COST_TABLE),
         )
 
     def _write_profit(self, profit):

@@ -424,3 +424,94 @@ class TestCustomerProfit(CustsegCommon):
             settings.execute()
         # Nothing was saved.
         self.assertFalse(self.params.get_param("custseg.cost_per_invoice"))
+
+
+@tagged("post_install", "-at_install")
+class TestLineCostsKeptBetweenRuns(TestCustomerProfit):
+    """The cost of each invoice's lines is kept between runs (custseg_line_cost)
+    and recomputed only for the invoices a run may not have seen."""
+
+    def _cached_cost(self, move, cost):
+        """Overwrite the kept cost of ``move``: a value no recomputation gives."""
+        self.env.cr.execute(
+            "UPDATE custseg_line_cost SET product_cost = %s WHERE move_id = %s",
+            [cost, move.id],
+        )
+        self.assertEqual(self.env.cr.rowcount, 1)
+
+    def _seen_up_to_now(self, run, key=None, since=None):
+        """Make ``run`` the last to have seen every row written so far: the
+        rows written from here on in a new savepoint (a newer transaction id)
+        are the ones written since it."""
+        cr = self.env.cr
+        run_key, _sep, _since = run.line_cost_cache.partition("|")
+        if since is None:
+            with cr.savepoint():
+                cr.execute("CREATE TEMP TABLE IF NOT EXISTS custseg_test_xid (x int)")
+                cr.execute("INSERT INTO custseg_test_xid VALUES (1) RETURNING xmin")
+                xmin = int(cr.fetchone()[0])
+                cr.execute("SELECT txid_current()")
+                since = (cr.fetchone()[0] >> 32 << 32) + xmin
+        run.line_cost_cache = f"{key or run_key}|{since}"
+        run.flush_recordset()
+
+    def test_only_invoices_written_since_the_last_run_are_recomputed(self):
+        self._settings()
+        widget = self._product("Kept Widget", 40.0)
+        gadget = self._product("Repriced Gadget", 10.0)
+        kept = self._customer("Kept Customer")
+        repriced = self._customer("Customer of a Repriced Product")
+        drafted = self._customer("Customer Reset to Draft")
+        newcomer = self._customer("New Customer")
+        kept_move = self._move(kept, date(2026, 5, 4), [(widget, 1, 100.0)])
+        self._move(repriced, date(2026, 6, 4), [(gadget, 2, 50.0)])
+        drafted_move = self._move(drafted, date(2026, 6, 5), [(widget, 1, 90.0)])
+        first = self._run()
+        self._assert_figures(kept, revenue=100.0, cost=40.0, serve=0.0)
+        self._assert_figures(repriced, revenue=100.0, cost=20.0, serve=0.0)
+        self._seen_up_to_now(first)
+        # Written since the first run: a product cost, an invoice reset to
+        # draft, a new invoice. The kept invoice was not: a cost no
+        # recomputation would give shows that it is read from the table.
+        self._cached_cost(kept_move, 7.0)
+        with self.env.cr.savepoint():
+            gadget.standard_price = 30.0
+            drafted_move.button_draft()
+            self._move(newcomer, date(2026, 6, 20), [(widget, 2, 80.0)])
+        second = self._run()
+        self._assert_figures(kept, revenue=100.0, cost=7.0, serve=0.0)
+        self._assert_figures(repriced, revenue=100.0, cost=60.0, serve=0.0)
+        self._assert_figures(newcomer, revenue=160.0, cost=80.0, serve=0.0)
+        # Its only invoice back to draft: none left, and none kept.
+        self._assert_figures(drafted, revenue=0.0, cost=0.0, serve=0.0)
+        self.env.cr.execute(
+            "SELECT move_id FROM custseg_line_cost WHERE move_id = %s",
+            [drafted_move.id],
+        )
+        self.assertFalse(self.env.cr.fetchall())
+        self.assertNotEqual(second.line_cost_cache, first.line_cost_cache)
+
+    def test_another_cost_query_or_an_old_run_rebuilds_every_line_cost(self):
+        self._settings()
+        widget = self._product("Rebuilt Widget", 40.0)
+        customer = self._customer("Rebuilt Customer")
+        move = self._move(customer, date(2026, 5, 4), [(widget, 1, 100.0)])
+        first = self._run()
+        # The last run kept its line costs with another query (a module
+        # installed or overriding it since): all of them are recomputed.
+        self._seen_up_to_now(first, key="another query")
+        self._cached_cost(move, 7.0)
+        second = self._run()
+        self._assert_figures(customer, revenue=100.0, cost=40.0, serve=0.0)
+        # The same query, but a transaction id this database has not reached
+        # (restored into another PostgreSQL cluster): the same.
+        self.env.cr.execute("SELECT txid_current()")
+        self._seen_up_to_now(second, since=self.env.cr.fetchone()[0] + 10**6)
+        self._cached_cost(move, 7.0)
+        third = self._run()
+        self._assert_figures(customer, revenue=100.0, cost=40.0, serve=0.0)
+        # The same query, recent: the kept cost is used as it is.
+        self._seen_up_to_now(third)
+        self._cached_cost(move, 7.0)
+        self._run()
+        self._assert_figures(customer, revenue=100.0, cost=7.0, serve=0.0)
