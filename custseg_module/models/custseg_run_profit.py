@@ -349,15 +349,15 @@ class CustsegRun(models.Model):
                     THEN 'sale' ELSE 'standard' END"""
         )
 
-    def _line_cost_query(self, moves, sale_cost):
-        """One row per invoice of the temp table ``moves`` (a column ``id``):
-        whether it has COGS journal items, half the sum of their absolute
-        balances (each cost posts a debit and an equal credit), the sum of its
-        product lines' quantity × unit cost (:meth:`_line_unit_cost`) and the
-        source of that cost, all in the invoice company's currency, unsigned.
-        Overridable: another cost source is a change here (or in the two
-        methods it calls); the line-cost cache is rebuilt when its SQL
-        changes.
+    def _line_cost_query(self, invoices, sale_cost):
+        """One row per invoice (account_move ``m``) meeting the SQL condition
+        ``invoices``: its date, whether it has COGS journal items, half the
+        sum of their absolute balances (each cost posts a debit and an equal
+        credit), the sum of its product lines' quantity × unit cost
+        (:meth:`_line_unit_cost`) and the source of that cost, all in the
+        invoice company's currency, unsigned. Overridable: another cost
+        source is a change here (or in the two methods it calls); the kept
+        line costs are rebuilt when its SQL changes.
 
         The lines are read in one parallel pass, hash-joined to the invoices
         and to each product's cost, read from its jsonb once per product and
@@ -371,6 +371,7 @@ class CustsegRun(models.Model):
                  CROSS JOIN res_company c
             )
             SELECT l.move_id,
+                   MIN(m.invoice_date) AS invoice_date,
                    BOOL_OR(l.display_type = 'cogs') AS cogs,
                    SUM(ABS(l.balance::float8))
                        FILTER (WHERE l.display_type = 'cogs') / 2 AS cogs_cost,
@@ -379,43 +380,52 @@ class CustsegRun(models.Model):
                    MIN(%(line_source)s)
                        FILTER (WHERE l.display_type = 'product') AS source
               FROM account_move_line l
-              JOIN %(moves)s r ON r.id = l.move_id
               JOIN account_move m ON m.id = l.move_id
               LEFT JOIN product_cost pc
                 ON pc.product_id = l.product_id AND pc.company_id = m.company_id
              WHERE l.display_type IN ('product', 'cogs')
+               AND %(invoices)s
              GROUP BY l.move_id
             """,
-            moves=moves,
+            invoices=invoices,
             unit_cost=self._line_unit_cost(sale_cost),
             line_source=self._line_source(sale_cost),
         )
 
     def _refresh_line_costs(self, config):
         """Bring LINE_COST_TABLE to one row per invoice of the window (the
-        rows of :meth:`_line_cost_query`), recomputing only the invoices that
-        may have changed since the last done run: the ones not in the table,
-        the ones written since (posting, resetting to draft and editing all
-        write the invoice), the ones with a line of a product written since
-        (its cost) and, with sale_margin, of a sale line written since. The
-        whole table is rebuilt when the cost query differs from the last
-        run's (a module installed or overriding it). Sets this run's
-        line_cost_cache and returns the number of invoices recomputed.
+        rows of :meth:`_line_cost_query`), computing only the invoices it
+        lacks. First out: the invoices written since the last done run
+        (posting, resetting to draft and editing all write the invoice),
+        those with a line of a product written since (its cost) or, with
+        sale_margin, of a sale line written since, and those dated out of
+        the window. The table is emptied when the cost query differs from
+        the last run's (a module installed or overriding it). Sets this
+        run's line_cost_cache; returns the number of invoices computed.
 
-        Currency rates, the commercial partner, the invoice date and its
-        state are read afresh from the invoice by :meth:`_move_cost_query`:
+        Currency rates, the commercial partner, the refund flag and the
+        revenue are read afresh from the invoice by :meth:`_move_cost_query`:
         the table holds only what needs the lines."""
         cr = self.env.cr
         cache = SQL.identifier(LINE_COST_TABLE)
         sale_cost = self._sale_cost_available()
-        moves = SQL.identifier("custseg_run_cost_moves")
-        query = self._line_cost_query(moves, sale_cost)
+        window = self._window_invoices(config)
+        query = self._line_cost_query(
+            SQL(
+                "%s AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.move_id = m.id)",
+                window,
+                cache,
+            ),
+            sale_cost,
+        )
         key = hashlib.sha256(query.code.encode()).hexdigest()[:16]
+        # No index: every statement below joins most of its rows by hash.
         cr.execute(
             SQL(
                 """
                 CREATE UNLOGGED TABLE IF NOT EXISTS %s (
-                    move_id integer PRIMARY KEY,
+                    move_id integer NOT NULL,
+                    invoice_date date,
                     cogs boolean,
                     cogs_cost float8,
                     product_cost float8,
@@ -444,85 +454,54 @@ class CustsegRun(models.Model):
             since = None
         if since is None:
             cr.execute(SQL("TRUNCATE %s", cache))
-        window = self._window_invoices(config)
-        # A union, not an OR: each part gets its own join (an OR of them read
-        # every invoice line, 3.6 s at 100k customers).
-        recompute = SQL("SELECT m.id FROM account_move m WHERE %s", window)
-        if since is not None:
-            changed_products = SQL(
-                "SELECT p.id FROM product_product p WHERE %s",
+        else:
+            stale = SQL(
+                """SELECT m.id FROM account_move m WHERE %s
+                   UNION
+                   SELECT l.move_id FROM account_move_line l
+                    WHERE l.product_id IN (SELECT p.id FROM product_product p
+                                            WHERE %s)""",
+                written_since("m", since),
                 written_since("p", since),
             )
-            recompute = SQL(
-                """
-                SELECT m.id FROM account_move m
-                 WHERE %(window)s AND %(written)s
-                UNION
-                SELECT m.id FROM account_move m
-                 WHERE %(window)s
-                   AND NOT EXISTS (SELECT 1 FROM %(cache)s c WHERE c.move_id = m.id)
-                UNION
-                SELECT m.id FROM account_move m
-                 WHERE %(window)s
-                   AND m.id IN (SELECT l.move_id FROM account_move_line l
-                                 WHERE l.product_id IN (%(changed_products)s))
-                """,
-                window=window,
-                written=written_since("m", since),
-                cache=cache,
-                changed_products=changed_products,
-            )
             if sale_cost:
-                recompute = SQL(
+                stale = SQL(
                     """%s
-                    UNION
-                    SELECT m.id FROM account_move m
-                     WHERE %s
-                       AND m.id IN (SELECT l.move_id FROM account_move_line l
-                                      JOIN sale_order_line_invoice_rel rel
-                                        ON rel.invoice_line_id = l.id
-                                      JOIN sale_order_line sol
-                                        ON sol.id = rel.order_line_id
-                                     WHERE %s)""",
-                    recompute,
-                    window,
+                       UNION
+                       SELECT l.move_id FROM account_move_line l
+                         JOIN sale_order_line_invoice_rel rel
+                           ON rel.invoice_line_id = l.id
+                         JOIN sale_order_line sol ON sol.id = rel.order_line_id
+                        WHERE %s""",
+                    stale,
                     written_since("sol", since),
                 )
-        cr.execute(SQL("DROP TABLE IF EXISTS %s", moves))
-        cr.execute(
-            SQL(
-                "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
-                moves,
-                recompute,
+            start = self._window_start(config)
+            cr.execute(
+                SQL(
+                    """
+                    DELETE FROM %(cache)s c
+                     WHERE c.move_id IN (%(stale)s)
+                        OR c.invoice_date > %(as_of)s
+                        OR c.invoice_date <= %(start)s
+                    """,
+                    cache=cache,
+                    stale=stale,
+                    as_of=self.as_of,
+                    start=start or datetime.date.min,
+                )
             )
-        )
-        recomputed = cr.rowcount
-        cr.execute(SQL("ANALYZE %s", moves))
-        # Out: the invoices to recompute, and those no longer in the window
-        # (reset to draft, deleted, dated after as_of or before the window).
-        cr.execute(
-            SQL(
-                "DELETE FROM %s c WHERE c.move_id IN (SELECT id FROM %s)",
-                cache,
-                moves,
-            )
-        )
-        cr.execute(
-            SQL(
-                """
-                DELETE FROM %(cache)s c
-                 WHERE NOT EXISTS (SELECT 1 FROM account_move m
-                                    WHERE m.id = c.move_id AND %(window)s)
-                """,
-                cache=cache,
-                window=window,
-            )
-        )
-        cr.execute(SQL("INSERT INTO %s %s", cache, query))
-        cr.execute(SQL("DROP TABLE %s", moves))
+        # Computed into a temp table first: CREATE TABLE AS reads the lines
+        # in parallel, INSERT … SELECT would not.
+        new = SQL.identifier("custseg_run_line_cost_new")
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", new))
+        cr.execute(SQL("CREATE TEMP TABLE %s ON COMMIT DROP AS %s", new, query))
+        computed = cr.rowcount
+        cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", cache, new))
+        cr.execute(SQL("DROP TABLE %s", new))
         cr.execute(SQL("ANALYZE %s", cache))
         self.line_cost_cache = f"{key}|{snapshot_xmin}"
-        return recomputed
+        return computed
 
     def _transaction_known(self, txid):
         """Whether PostgreSQL still knows transaction ``txid``: not so old

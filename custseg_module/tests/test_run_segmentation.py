@@ -11,13 +11,14 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
-from odoo.tools.sql import column_exists, index_exists
+from odoo.tools.sql import column_exists, index_exists, table_exists
 
 from ..hooks import uninstall_hook
 from ..models import custseg_run
 from ..models.account_move import CUSTOMER_MOVES_INDEX
 from ..tools.copy_codec import read_copy_binary, write_copy_binary
 from ..tools.field_map import FIELD_MAP
+from ..tools.posted_moves import LINE_COST_TABLE
 from .common import AS_OF, CustsegCommon, CustsegGridCommon
 
 
@@ -237,13 +238,17 @@ class TestRunSegmentation(CustsegGridCommon):
         self.env.cr.execute("SELECT COUNT(*) FROM custseg_copy_empty")
         self.assertEqual(self.env.cr.fetchone()[0], 0)
 
-    def test_uninstall_drops_the_index_on_account_move_and_init_restores_it(self):
+    def test_uninstall_drops_the_index_and_the_line_costs_and_init_restores_it(self):
         def index_present():
             return index_exists(self.env.cr, CUSTOMER_MOVES_INDEX)
 
         self.assertTrue(index_present())
+        # A run creates the table of line costs it keeps; the hook drops it.
+        self._run()
+        self.assertTrue(table_exists(self.env.cr, LINE_COST_TABLE))
         uninstall_hook(self.env)
         self.assertFalse(index_present())
+        self.assertFalse(table_exists(self.env.cr, LINE_COST_TABLE))
         uninstall_hook(self.env)  # nothing left to drop: no error
         self.env["account.move"].init()
         self.assertTrue(index_present())
