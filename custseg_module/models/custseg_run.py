@@ -46,6 +46,9 @@ CRON_SERIALIZATION_RETRIES = 3
 QUEUE_CRON_XMLID = "custseg_module.ir_cron_run_queued"
 # work_mem of the write-back's joins and of the invoice lines' hash join.
 WRITE_BACK_WORK_MEM = "256MB"
+# Recommendations are recomputed after this many days even when no invoice
+# changed: the due dates and the lookback window move with the date.
+RECOMMENDATION_MAX_AGE = 7
 # Clusters are fitted anew after this many days and kept in between: a daily
 # refit relabelled 3-7 % of customers a night at 1M (docs/performance.md).
 CLUSTER_REFIT_DAYS = 30
@@ -167,6 +170,11 @@ class CustsegRun(models.Model):
         readonly=True,
         help="Customers who changed segment or stage, each logged in their "
         "segment history.",
+    )
+    recommendation_date = fields.Date(
+        readonly=True,
+        help="The date the recommendations in place after this run were computed "
+        "for: a run with no invoice changed keeps them for up to 7 days.",
     )
     invoice_watermark = fields.Char(
         readonly=True,
@@ -566,20 +574,22 @@ class CustsegRun(models.Model):
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
         profit = timed("profit", 3, self._phase_profit, result, config)
-        # The slowest phase depends on the invoice lines only: a run with no
-        # invoice posted, changed or cancelled since the last one keeps its
-        # recommendations and the products of the segment profiles
-        # (docs/recommendations.md). It runs before
-        # the write-back, which locks customers' rows until the run commits:
-        # editors wait for the write-back and what follows, not for this.
+        # The slowest phase depends on the invoice lines and, slowly, on the
+        # date: a run with no invoice posted, changed or cancelled since the
+        # last one keeps its recommendations and the products of the segment
+        # profiles, for up to RECOMMENDATION_MAX_AGE days
+        # (docs/recommendations.md). It runs before the write-back, which
+        # locks customers' rows until the run commits: editors wait for the
+        # write-back and what follows, not for this.
         watermark = self._invoice_watermark(config.lookback_days)
+        kept_from = self._kept_recommendations(watermark)
         lines = timed(
             "recommendations",
             4,
             self._phase_recommendations,
             result,
             config.lookback_days,
-            watermark != self._last_watermark(),
+            not kept_from,
         )
         result_table, changed, deferred = timed(
             "write_back", 5, self._phase_write_back, result
@@ -610,6 +620,7 @@ class CustsegRun(models.Model):
                 "timings": timings,
                 "baseline": baseline,
                 "invoice_watermark": watermark,
+                "recommendation_date": kept_from or self.as_of,
                 "changed_count": changed,
                 "deferred_count": deferred,
                 "history_count": history,
@@ -1292,17 +1303,28 @@ class CustsegRun(models.Model):
         last_change, last_id = self.env.cr.fetchone()
         return f"{last_change}|{last_id}|{lookback_days}"
 
-    def _last_watermark(self):
-        """The invoice watermark of the latest completed run, or None."""
+    def _kept_recommendations(self, watermark):
+        """The date the recommendations were computed for, when this run may
+        keep them: the latest done run had the same invoice ``watermark`` and
+        they are less than RECOMMENDATION_MAX_AGE days from this run's date.
+        None: recompute them."""
         last = self.search([("state", "=", "done"), ("id", "!=", self.id)], limit=1)
-        return last.invoice_watermark or None
+        computed = last.recommendation_date
+        if (
+            not last
+            or last.invoice_watermark != watermark
+            or not computed
+            or abs((self.as_of - computed).days) >= RECOMMENDATION_MAX_AGE
+        ):
+            return None
+        return computed
 
-    def _phase_recommendations(self, result, lookback_days, invoices_changed):
+    def _phase_recommendations(self, result, lookback_days, refresh):
         """Each customer's next-best products (custseg.recommendation), from
         the invoice lines (:meth:`_phase_invoice_lines`), which it returns for
-        the segment profiles; without ``invoices_changed`` it keeps them as
-        they are and returns None."""
-        if not invoices_changed:
+        the segment profiles; without ``refresh`` it keeps them as they are
+        and returns None."""
+        if not refresh:
             return None
         lines = self._phase_invoice_lines(lookback_days)
         self.env["custseg.recommendation"]._refresh(

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
 from odoo import Command
 from odoo.tests import tagged
 
@@ -117,6 +119,20 @@ class TestRecommendations(CustsegGridCommon):
         again = self.env["custseg.recommendation"].search([])
         self.assertFalse(first.exists(), "the run rewrites the table")
         self.assertEqual(rows(again), before, "same data, same offers")
+
+    def test_recommendations_kept_without_new_invoices_for_a_week_at_most(self):
+        """The due dates and the lookback window move with the date: kept
+        offers are recomputed after RECOMMENDATION_MAX_AGE days all the same."""
+        first_run = self._run()
+        self.assertEqual(first_run.recommendation_date, AS_OF)
+        first = self.env["custseg.recommendation"].search([])
+        self.assertTrue(first)
+        six_days = self._run(as_of=AS_OF + timedelta(days=6))
+        self.assertEqual(first.exists(), first, "no invoice changed: kept")
+        self.assertEqual(six_days.recommendation_date, AS_OF)
+        seven_days = self._run(as_of=AS_OF + timedelta(days=7))
+        self.assertFalse(first.exists(), "a week old: recomputed")
+        self.assertEqual(seven_days.recommendation_date, AS_OF + timedelta(days=7))
 
     def test_profiles_follow_the_customers_when_no_invoice_changed(self):
         """With no invoice changed the run keeps the products and categories
