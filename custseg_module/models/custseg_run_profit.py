@@ -17,6 +17,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.sql import table_exists
 
 from ..engine.profit import (
     customer_profit,
@@ -399,8 +400,8 @@ class CustsegRun(models.Model):
         (posting, resetting to draft and editing all write the invoice),
         those with a line of a product written since (its cost) or, with
         sale_margin, of a sale line written since, and those dated out of
-        the window. The table is emptied when the cost query differs from
-        the last run's (a module installed or overriding it). Sets this
+        the window. The table is rebuilt whole when the cost query differs
+        from the last run's (a module installed or overriding it). Sets this
         run's line_cost_cache; returns the number of invoices computed.
 
         Currency rates, the commercial partner, the refund flag and the
@@ -410,35 +411,13 @@ class CustsegRun(models.Model):
         cache = SQL.identifier(LINE_COST_TABLE)
         sale_cost = self._sale_cost_available()
         window = self._window_invoices(config)
-        query = self._line_cost_query(
-            SQL(
-                "%s AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.move_id = m.id)",
-                window,
-                cache,
-            ),
-            sale_cost,
-        )
-        key = hashlib.sha256(query.code.encode()).hexdigest()[:16]
-        # No index: every statement below joins most of its rows by hash.
-        cr.execute(
-            SQL(
-                """
-                CREATE UNLOGGED TABLE IF NOT EXISTS %s (
-                    move_id integer NOT NULL,
-                    invoice_date date,
-                    cogs boolean,
-                    cogs_cost float8,
-                    product_cost float8,
-                    source varchar
-                )
-                """,
-                cache,
-            )
-        )
+        every_invoice = self._line_cost_query(window, sale_cost)
+        key = hashlib.sha256(every_invoice.code.encode()).hexdigest()[:16]
         # Any row written by a transaction at or after the snapshot's oldest
         # running one may be unseen by this run: the next one reads it again.
         cr.execute("SELECT txid_snapshot_xmin(txid_current_snapshot())")
         snapshot_xmin = cr.fetchone()[0]
+        self.line_cost_cache = f"{key}|{snapshot_xmin}"
         last = (
             self.sudo()
             .with_context(active_test=False)
@@ -450,57 +429,70 @@ class CustsegRun(models.Model):
         )
         last_key, _sep, last_xmin = (last.line_cost_cache or "").partition("|")
         since = int(last_xmin) if last_key == key and last_xmin else None
-        if since is not None and not self._transaction_known(since):
-            since = None
-        if since is None:
-            cr.execute(SQL("TRUNCATE %s", cache))
-        else:
+        if (
+            since is None
+            or not self._transaction_known(since)
+            or not table_exists(cr, LINE_COST_TABLE)
+        ):
+            # Built by CREATE TABLE AS, which reads the lines in parallel.
+            # No index: every statement on it joins most of its rows by hash.
+            cr.execute(SQL("DROP TABLE IF EXISTS %s", cache))
+            cr.execute(SQL("CREATE UNLOGGED TABLE %s AS %s", cache, every_invoice))
+            computed = cr.rowcount
+            cr.execute(SQL("ANALYZE %s", cache))
+            return computed
+        stale = SQL(
+            """SELECT m.id FROM account_move m WHERE %s
+               UNION
+               SELECT l.move_id FROM account_move_line l
+                WHERE l.product_id IN (SELECT p.id FROM product_product p
+                                        WHERE %s)""",
+            written_since("m", since),
+            written_since("p", since),
+        )
+        if sale_cost:
             stale = SQL(
-                """SELECT m.id FROM account_move m WHERE %s
+                """%s
                    UNION
                    SELECT l.move_id FROM account_move_line l
-                    WHERE l.product_id IN (SELECT p.id FROM product_product p
-                                            WHERE %s)""",
-                written_since("m", since),
-                written_since("p", since),
+                     JOIN sale_order_line_invoice_rel rel
+                       ON rel.invoice_line_id = l.id
+                     JOIN sale_order_line sol ON sol.id = rel.order_line_id
+                    WHERE %s""",
+                stale,
+                written_since("sol", since),
             )
-            if sale_cost:
-                stale = SQL(
-                    """%s
-                       UNION
-                       SELECT l.move_id FROM account_move_line l
-                         JOIN sale_order_line_invoice_rel rel
-                           ON rel.invoice_line_id = l.id
-                         JOIN sale_order_line sol ON sol.id = rel.order_line_id
-                        WHERE %s""",
-                    stale,
-                    written_since("sol", since),
-                )
-            start = self._window_start(config)
-            cr.execute(
-                SQL(
-                    """
-                    DELETE FROM %(cache)s c
-                     WHERE c.move_id IN (%(stale)s)
-                        OR c.invoice_date > %(as_of)s
-                        OR c.invoice_date <= %(start)s
-                    """,
-                    cache=cache,
-                    stale=stale,
-                    as_of=self.as_of,
-                    start=start or datetime.date.min,
-                )
+        cr.execute(
+            SQL(
+                """
+                DELETE FROM %(cache)s c
+                 WHERE c.move_id IN (%(stale)s)
+                    OR c.invoice_date > %(as_of)s
+                    OR c.invoice_date <= %(start)s
+                """,
+                cache=cache,
+                stale=stale,
+                as_of=self.as_of,
+                start=self._window_start(config) or datetime.date.min,
             )
-        # Computed into a temp table first: CREATE TABLE AS reads the lines
-        # in parallel, INSERT … SELECT would not.
+        )
+        # The invoices the table lacks, into a temp table first: CREATE
+        # TABLE AS reads the lines in parallel, INSERT … SELECT would not.
+        missing = self._line_cost_query(
+            SQL(
+                "%s AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.move_id = m.id)",
+                window,
+                cache,
+            ),
+            sale_cost,
+        )
         new = SQL.identifier("custseg_run_line_cost_new")
         cr.execute(SQL("DROP TABLE IF EXISTS %s", new))
-        cr.execute(SQL("CREATE TEMP TABLE %s ON COMMIT DROP AS %s", new, query))
+        cr.execute(SQL("CREATE TEMP TABLE %s ON COMMIT DROP AS %s", new, missing))
         computed = cr.rowcount
         cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", cache, new))
         cr.execute(SQL("DROP TABLE %s", new))
         cr.execute(SQL("ANALYZE %s", cache))
-        self.line_cost_cache = f"{key}|{snapshot_xmin}"
         return computed
 
     def _transaction_known(self, txid):
