@@ -419,6 +419,8 @@ class CustsegRun(models.Model):
         snapshot_xmin = cr.fetchone()[0]
         self.line_cost_cache = f"{key}|{snapshot_xmin}"
         last = (
+            # sudo: the last done run of any company: every company's runs
+            # share the line costs, whoever started this one.
             self.sudo()
             .with_context(active_test=False)
             .search(

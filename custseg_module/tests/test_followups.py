@@ -685,8 +685,11 @@ class TestFollowupScale(FollowupAssertions, CustsegCommon):
     # savepoint, the figure upsert, the invoice watermark): 191 measured.
     # Writing only the changed profit and P&L rows (delete, update, insert),
     # the cost query's settings and the products' categories add fixed ones:
-    # 209 measured.
-    QUERY_BUDGET = 215
+    # 209 measured. The line costs kept between runs add a few (the last
+    # run's marker, its transaction's status in a savepoint, the table built
+    # or its stale rows dropped and the missing ones appended): 218 measured
+    # on the first run, 92 on the identical re-run.
+    QUERY_BUDGET = 230
 
     @classmethod
     def setUpClass(cls):

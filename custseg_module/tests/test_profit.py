@@ -11,8 +11,10 @@ from odoo.tests import tagged
 from .common import CustsegCommon
 
 
-@tagged("post_install", "-at_install")
-class TestCustomerProfit(CustsegCommon):
+class ProfitCommon(CustsegCommon):
+    """Products with a cost, posted invoices and refunds with or without COGS
+    items, and the profit settings."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -111,6 +113,9 @@ class TestCustomerProfit(CustsegCommon):
         self.assertAlmostEqual(partner.profit_amount, revenue - cost - serve, places=2)
         self.assertAlmostEqual(partner.profit_margin, revenue - cost, places=2)
 
+
+@tagged("post_install", "-at_install")
+class TestCustomerProfit(ProfitCommon):
     def test_product_cost_source_refunds_netted_and_fee_lines_cost_nothing(self):
         self._settings(per_invoice=10.0, per_refund=5.0, share=0.02)
         widget = self._product("Widget", 60.0)
@@ -427,7 +432,7 @@ class TestCustomerProfit(CustsegCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestLineCostsKeptBetweenRuns(TestCustomerProfit):
+class TestLineCostsKeptBetweenRuns(ProfitCommon):
     """The cost of each invoice's lines is kept between runs (custseg_line_cost)
     and recomputed only for the invoices a run may not have seen."""
 
