@@ -18,10 +18,14 @@ in a fresh Python process so that ``ru_maxrss`` is that job's alone:
    between; for the first run and these, how many res_partner updates were
    HOT, the size of its heap and the WAL the run wrote
    (``pg_current_wal_lsn()`` before and after; cluster-wide);
-4. ``naive`` (one size): the reference job below, rolled back; then again
+4. ``new_invoices``: a fourth night, after a day's posted customer invoices
+   (a copy of those of a week before, lines included, made in SQL by
+   ``post_a_days_invoices``): a real night, where the recommendations are
+   recomputed and the profit phase computes only the new invoices' lines;
+5. ``naive`` (one size): the reference job below, rolled back; then again
    without the module's covering index on account_move (dropped inside the
    rolled-back transaction), as a naive module's database has no such index;
-5. ``install``: ``odoo-bin -i custseg_module`` on a copy of a database with
+6. ``install``: ``odoo-bin -i custseg_module`` on a copy of a database with
    that many partners and moves but without the module.
 
 The naive job is what the module replaces: for every customer, an ORM search
@@ -324,6 +328,83 @@ def run_counting_hot(dbname, as_of, profile=None):
     return result
 
 
+def _columns(cr, table):
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+        (table,),
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def _copy_rows(cr, table, join, overrides):
+    """INSERT INTO ``table`` a copy of its rows ``t`` joined by ``join``
+    (SQL), each column from ``t`` unless ``overrides`` gives its SQL."""
+    columns = _columns(cr, table)
+    values = [
+        overrides.get(name, sql.SQL("t.{}").format(sql.Identifier(name)))
+        for name in columns
+    ]
+    cr.execute(
+        sql.SQL(
+            "INSERT INTO {table} ({columns}) SELECT {values} FROM {table} t {join}"
+        ).format(
+            table=sql.Identifier(table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values=sql.SQL(", ").join(values),
+            join=join,
+        )
+    )
+    return cr.rowcount
+
+
+def post_a_days_invoices(dbname, source_day, day):
+    """Post, dated ``day``, a copy of every posted customer invoice and refund
+    of ``source_day`` with its lines, as a day's sales would (new ids, unique
+    names); returns how many. SQL, as the builder's: the ORM would take
+    minutes and the run reads only what it writes."""
+    with contextlib.closing(build_db.connect(dbname)) as conn, conn.cursor() as cr:
+        cr.execute(
+            "CREATE TEMP TABLE bench_new_moves AS "
+            "SELECT id AS old_id, nextval('account_move_id_seq')::int AS new_id "
+            "FROM account_move WHERE state = 'posted' "
+            "AND move_type IN ('out_invoice', 'out_refund') AND invoice_date = %s",
+            (source_day,),
+        )
+        now = sql.SQL("NOW() AT TIME ZONE 'UTC'")
+        moves = _copy_rows(
+            cr,
+            "account_move",
+            sql.SQL("JOIN bench_new_moves n ON n.old_id = t.id"),
+            {
+                "id": sql.SQL("n.new_id"),
+                "name": sql.SQL("'BENCH/' || n.new_id"),
+                "sequence_prefix": sql.SQL("'BENCH/'"),
+                "sequence_number": sql.SQL("n.new_id"),
+                "date": sql.Literal(day),
+                "invoice_date": sql.Literal(day),
+                "invoice_date_due": sql.Literal(day + timedelta(days=30)),
+                "create_date": now,
+                "write_date": now,
+            },
+        )
+        _copy_rows(
+            cr,
+            "account_move_line",
+            sql.SQL("JOIN bench_new_moves n ON n.old_id = t.move_id"),
+            {
+                "id": sql.SQL("nextval('account_move_line_id_seq')"),
+                "move_id": sql.SQL("n.new_id"),
+                "move_name": sql.SQL("'BENCH/' || n.new_id"),
+                "date": sql.Literal(day),
+                "create_date": now,
+                "write_date": now,
+            },
+        )
+        conn.commit()
+    return moves
+
+
 def built_database(customers, moves, as_of):
     """The name of the benchmark database of that size, built if missing and
     updated if the module changed since."""
@@ -381,6 +462,13 @@ def bench_size(
         result["day_after"] = run_counting_hot(dbname, as_of + timedelta(days=2))
         print(f"{dbname}: fifth run, third night", file=sys.stderr, flush=True)
         result["third_night"] = run_counting_hot(dbname, as_of + timedelta(days=3))
+        night = as_of + timedelta(days=4)
+        print(
+            f"{dbname}: sixth run, after a day's invoices", file=sys.stderr, flush=True
+        )
+        added = post_a_days_invoices(dbname, night - timedelta(days=7), night)
+        result["new_invoices"] = run_counting_hot(dbname, night)
+        result["new_invoices"]["invoices_added"] = added
         if naive:
             print(f"{dbname}: naive job", file=sys.stderr, flush=True)
             result["naive"] = in_subprocess("naive", dbname, as_of)
@@ -475,7 +563,10 @@ def markdown(results, install, naive_size):
             ("next_day", "next day"),
             ("day_after", "day 2"),
             ("third_night", "day 3"),
+            ("new_invoices", "day 4, after a day's invoices"),
         ):
+            if key not in res:
+                continue
             night = res[key]
             lines.append(
                 f"| {res['customers']:,} | {label} "
