@@ -6,11 +6,13 @@ import io
 import pandas as pd
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..engine.recommend import recommend_products
 from ..tools.copy_codec import write_copy_binary
 
 TOP_RECOMMENDATIONS = 5
+SCORE_DIGITS = 4
 
 REASONS = [
     ("due", "Due again"),
@@ -36,7 +38,7 @@ class CustsegRecommendation(models.Model):
     product_id = fields.Many2one(
         "product.product", required=True, index=True, ondelete="cascade"
     )
-    score = fields.Float(digits=(16, 4), aggregator="avg")
+    score = fields.Float(digits=(16, SCORE_DIGITS), aggregator="avg")
     reason = fields.Selection(REASONS, required=True)
     reason_product_id = fields.Many2one(
         "product.product", string="Bought With", ondelete="set null"
@@ -77,7 +79,8 @@ class CustsegRecommendation(models.Model):
         return self.env["product.product"].sudo()._search(domain)
 
     def _refresh(self, lines, as_of, segments, lookback_days):
-        """Recompute every customer's top products and replace the table.
+        """Recompute every customer's top products and write the rows of the
+        table that differ: one row per customer and rank.
 
         ``lines``: custseg.run._phase_invoice_lines's frame; ``segments``:
         pandas Series partner id -> segment code of this run. Returns the
@@ -105,7 +108,9 @@ class CustsegRecommendation(models.Model):
             result["partner_id"].to_numpy(">i4"),
             result["rank"].to_numpy(">i4"),
             result["product_id"].to_numpy(">i4"),
-            result["score"].to_numpy(">f8"),
+            # Rounded as the field shows it: an unchanged offer is not rewritten
+            # for a difference in the 10th decimal.
+            result["score"].round(SCORE_DIGITS).to_numpy(">f8"),
             (pd.Categorical(result["reason"], reason_codes).codes + 1).astype(">i4"),
             result["reason_product_id"].to_numpy(">i4"),
             result["reason_segment"].map(segment_ids).fillna(0).to_numpy(">i4"),
@@ -125,22 +130,62 @@ class CustsegRecommendation(models.Model):
             "COPY custseg_recommendation_load FROM STDIN WITH (FORMAT binary)",
             io.BytesIO(write_copy_binary(columns)),
         )
-        cr.execute("DELETE FROM custseg_recommendation")
+        # Only the rows that differ are written: after a day's invoices 97 %
+        # of the offers are the same, and rewriting them all cost 5 s and
+        # 300 MB of WAL at 100k customers (docs/recommendations.md).
+        new = SQL(
+            """v.product_id, v.score,
+               (%(reasons)s::varchar[])[v.reason],
+               NULLIF(v.reason_product_id, 0), NULLIF(v.reason_segment_id, 0),
+               v.interval_days""",
+            reasons=reason_codes,
+        )
+        old = SQL(
+            """r.product_id, r.score, r.reason, r.reason_product_id,
+               r.reason_segment_id, r.interval_days"""
+        )
+        same_offer = SQL("r.partner_id = v.partner_id AND r.rank = v.rank")
         cr.execute(
-            """
-            INSERT INTO custseg_recommendation
-                   (partner_id, rank, product_id, score, reason,
-                    reason_product_id, reason_segment_id, interval_days)
-            SELECT v.partner_id, v.rank, v.product_id, v.score,
-                   (%(reasons)s::varchar[])[v.reason],
-                   NULLIF(v.reason_product_id, 0), NULLIF(v.reason_segment_id, 0),
-                   v.interval_days
-              FROM custseg_recommendation_load v
-             WHERE EXISTS (SELECT 1 FROM res_partner p WHERE p.id = v.partner_id)
-            """,
-            {"reasons": reason_codes},
+            SQL(
+                """DELETE FROM custseg_recommendation r
+                    WHERE NOT EXISTS (SELECT 1 FROM custseg_recommendation_load v
+                                       WHERE %s)""",
+                same_offer,
+            )
         )
         written = cr.rowcount
+        cr.execute(
+            SQL(
+                """
+                UPDATE custseg_recommendation r
+                   SET (product_id, score, reason, reason_product_id,
+                        reason_segment_id, interval_days) = (%(new)s)
+                  FROM custseg_recommendation_load v
+                 WHERE %(same_offer)s AND (%(old)s) IS DISTINCT FROM (%(new)s)
+                """,
+                new=new,
+                old=old,
+                same_offer=same_offer,
+            )
+        )
+        written += cr.rowcount
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO custseg_recommendation
+                       (partner_id, rank, product_id, score, reason,
+                        reason_product_id, reason_segment_id, interval_days)
+                SELECT v.partner_id, v.rank, %(new)s
+                  FROM custseg_recommendation_load v
+                 WHERE EXISTS (SELECT 1 FROM res_partner p WHERE p.id = v.partner_id)
+                   AND NOT EXISTS (SELECT 1 FROM custseg_recommendation r
+                                    WHERE %(same_offer)s)
+                """,
+                new=new,
+                same_offer=same_offer,
+            )
+        )
+        written += cr.rowcount
         cr.execute("DROP TABLE custseg_recommendation_load")
         self.invalidate_model()
         self.env["res.partner"].invalidate_model(

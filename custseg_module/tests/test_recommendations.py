@@ -101,7 +101,32 @@ class TestRecommendations(CustsegGridCommon):
         self.assertIn("Offer:", note)
         self.assertIn("Tea Cups (often bought with Teapot)", note)
 
-    def test_next_run_replaces_the_recommendations(self):
+    def _plant_wrong_offers(self, offers):
+        """A score no computation gives on one offer, an offer no computation
+        gives (rank 9) and one offer removed: a run that recomputes the
+        recommendations puts all three right, one that keeps them does not."""
+        wrong_score, removed = offers[0], offers[1]
+        wrong_score.score = 99.0
+        planted = wrong_score.copy({"rank": 9})
+        removed_key = (removed.partner_id, removed.rank, removed.product_id)
+        removed.unlink()
+        self.env.flush_all()
+        return wrong_score, planted, removed_key
+
+    def _assert_put_right(self, planted, same_data=True):
+        """With ``same_data`` (the same invoices), every offer is as before;
+        otherwise the offers may differ, but none keeps what was planted."""
+        wrong_score, extra, (partner, rank, product) = planted
+        self.assertFalse(extra.exists())
+        self.assertNotIn(99.0, wrong_score.exists().mapped("score"))
+        if same_data:
+            self.assertTrue(wrong_score.exists())
+            restored = self.env["custseg.recommendation"].search(
+                [("partner_id", "=", partner.id), ("rank", "=", rank)]
+            )
+            self.assertEqual(restored.product_id, product)
+
+    def test_next_run_writes_only_the_offers_that_changed(self):
         def rows(offers):
             return sorted((o.partner_id.id, o.rank, o.product_id.id) for o in offers)
 
@@ -111,27 +136,33 @@ class TestRecommendations(CustsegGridCommon):
         # No invoice changed since: the run keeps the offers (invoice watermark).
         self._run()
         self.assertEqual(first.exists(), first, "no new invoice, offers kept")
-        # An invoice posted then cancelled: the same data, a new watermark.
+        # An invoice posted then cancelled: the same data, a new watermark:
+        # recomputed, and only the offers that differ are written.
+        planted = self._plant_wrong_offers(first)
+        untouched = first.exists() - planted[0]
         cancelled = self._invoices([(self.grid_customers[1, 1], AS_OF, 10.0)])
         cancelled.button_draft()
         cancelled.button_cancel()
         self._run()
+        self._assert_put_right(planted)
         again = self.env["custseg.recommendation"].search([])
-        self.assertFalse(first.exists(), "the run rewrites the table")
         self.assertEqual(rows(again), before, "same data, same offers")
+        self.assertLessEqual(untouched, again, "unchanged offers keep their rows")
 
     def test_recommendations_kept_without_new_invoices_for_a_week_at_most(self):
         """The due dates and the lookback window move with the date: kept
         offers are recomputed after RECOMMENDATION_MAX_AGE days all the same."""
         first_run = self._run()
         self.assertEqual(first_run.recommendation_date, AS_OF)
-        first = self.env["custseg.recommendation"].search([])
-        self.assertTrue(first)
+        offers = self.env["custseg.recommendation"].search([])
+        self.assertTrue(offers)
+        planted = self._plant_wrong_offers(offers)
         six_days = self._run(as_of=AS_OF + timedelta(days=6))
-        self.assertEqual(first.exists(), first, "no invoice changed: kept")
+        self.assertEqual(planted[0].score, 99.0, "no invoice changed: kept")
+        self.assertTrue(planted[1].exists())
         self.assertEqual(six_days.recommendation_date, AS_OF)
         seven_days = self._run(as_of=AS_OF + timedelta(days=7))
-        self.assertFalse(first.exists(), "a week old: recomputed")
+        self._assert_put_right(planted, same_data=False)
         self.assertEqual(seven_days.recommendation_date, AS_OF + timedelta(days=7))
 
     def test_profiles_follow_the_customers_when_no_invoice_changed(self):
