@@ -635,13 +635,16 @@ class CustsegFollowup(models.AbstractModel):
     def _offers(self, partner_ids):
         """The run's recommendation ids per customer, best first."""
         self.env.cr.execute(
-            """
-            SELECT partner_id, array_agg(id ORDER BY rank)
-              FROM custseg_recommendation
-             WHERE partner_id = ANY(%s)
-             GROUP BY partner_id
-            """,
-            [partner_ids],
+            SQL(
+                """
+                SELECT partner_id, array_agg(id ORDER BY rank)
+                  FROM (%s) recommendation
+                 WHERE partner_id = ANY(%s)
+                 GROUP BY partner_id
+                """,
+                self.env["custseg.recommendation"]._table_query,
+                partner_ids,
+            )
         )
         return dict(self.env.cr.fetchall())
 

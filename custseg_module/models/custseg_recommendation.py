@@ -7,13 +7,20 @@ import pandas as pd
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.sql import TableKind, table_kind
 
 from ..engine.recommend import recommend_products
-from ..tools import compat
 from ..tools.copy_codec import write_copy_binary
+from ..tools.field_map import RECOMMENDATION_TABLE
 
 TOP_RECOMMENDATIONS = 5
 SCORE_DIGITS = 4
+# A recommendation's id: its customer's id times this, plus its rank.
+RANK_STRIDE = 8
+# Room on each page for a night's new row versions: updates stay HOT.
+RECOMMENDATION_FILLFACTOR = 90
+# 1.3.0 kept one row per recommendation in the model's own table.
+LEGACY_TABLE = "custseg_recommendation"
 
 REASONS = [
     ("due", "Due again"),
@@ -21,38 +28,35 @@ REASONS = [
     ("segment", "Popular in the segment"),
     ("bought_before", "Bought before"),
 ]
+REASON_CODES = [code for code, _label in REASONS]
+assert TOP_RECOMMENDATIONS < RANK_STRIDE
 
 
 class CustsegRecommendation(models.Model):
+    """One recommended product of a customer, read from RECOMMENDATION_TABLE:
+    one row per customer holding their products, scores and reasons as
+    arrays. A first run writes one row per customer, not one per product:
+    five times fewer rows and foreign-key checks (docs/recommendations.md)."""
+
     _name = "custseg.recommendation"
     _description = "Recommended Product"
-    _order = "partner_id, rank, id"
+    _auto = False
+    _order = "partner_id, rank"
     _rec_name = "product_id"
-    # Rewritten whole by each run: who and when are the run's. Without them
-    # the bulk INSERT checks 4 foreign keys per row instead of 6 (-25 %).
-    _log_access = False
 
-    # Indexed by _partner_rank_unique, which starts with it.
-    partner_id = fields.Many2one("res.partner", required=True, ondelete="cascade")
-    rank = fields.Integer(required=True, aggregator=False)
-    product_id = fields.Many2one(
-        "product.product", required=True, index=True, ondelete="cascade"
-    )
-    score = fields.Float(digits=(16, SCORE_DIGITS), aggregator="avg")
-    reason = fields.Selection(REASONS, required=True)
+    partner_id = fields.Many2one("res.partner", readonly=True)
+    rank = fields.Integer(readonly=True, aggregator=False)
+    product_id = fields.Many2one("product.product", readonly=True)
+    score = fields.Float(digits=(16, SCORE_DIGITS), aggregator="avg", readonly=True)
+    reason = fields.Selection(REASONS, readonly=True)
     reason_product_id = fields.Many2one(
-        "product.product", string="Bought With", ondelete="set null"
+        "product.product", string="Bought With", readonly=True
     )
     reason_segment_id = fields.Many2one(
-        "custseg.segment", string="Popular In", ondelete="set null"
+        "custseg.segment", string="Popular In", readonly=True
     )
-    interval_days = fields.Integer(string="Usual Interval (days)", aggregator="avg")
-
-    # A run matches each new offer to the old one by customer and rank, and
-    # writes only those that differ (_refresh).
-    _partner_rank_unique = compat.Constraint(
-        "UNIQUE(partner_id, rank)",
-        "A customer has one recommended product per rank.",
+    interval_days = fields.Integer(
+        string="Usual Interval (days)", aggregator="avg", readonly=True
     )
     reason_text = fields.Char(string="Why", compute="_compute_reason_text")
 
@@ -76,6 +80,89 @@ class CustsegRecommendation(models.Model):
                 text = _("bought before")
             line.reason_text = text
 
+    @property
+    def _table_query(self):
+        # The products and the segment joined: a row never names a record
+        # deleted since the run (a product leaves its invoice lines first).
+        return SQL(
+            """
+            SELECT o.partner_id * %(stride)s + r.rank AS id,
+                   o.partner_id, r.rank::integer AS rank,
+                   p.id AS product_id,
+                   o.scores[r.rank] AS score,
+                   (%(reasons)s::varchar[])[o.reasons[r.rank]] AS reason,
+                   bought_with.id AS reason_product_id,
+                   CASE WHEN o.reasons[r.rank] = %(segment_reason)s
+                        THEN s.id END AS reason_segment_id,
+                   o.interval_days[r.rank] AS interval_days
+              FROM %(table)s o
+             CROSS JOIN LATERAL generate_series(1, cardinality(o.product_ids)) r(rank)
+              JOIN product_product p ON p.id = o.product_ids[r.rank]
+              LEFT JOIN product_product bought_with
+                ON bought_with.id = o.reason_product_ids[r.rank]
+              LEFT JOIN custseg_segment s ON s.id = o.segment_id
+            """,
+            stride=RANK_STRIDE,
+            reasons=REASON_CODES,
+            segment_reason=REASON_CODES.index("segment") + 1,
+            table=SQL.identifier(RECOMMENDATION_TABLE),
+        )
+
+    def init(self):
+        """The table the recommendations live in, one row per customer;
+        reasons as 1-based positions in REASON_CODES, 0 for no reason product
+        or interval. No foreign key but the customer's (the five products'
+        checks were most of a first run's write): _table_query joins the
+        products and the segment instead."""
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS %(table)s (
+                    partner_id integer PRIMARY KEY
+                        REFERENCES res_partner (id) ON DELETE CASCADE,
+                    segment_id integer,
+                    product_ids integer[] NOT NULL,
+                    scores float8[] NOT NULL,
+                    reasons smallint[] NOT NULL,
+                    reason_product_ids integer[] NOT NULL,
+                    interval_days integer[] NOT NULL
+                ) WITH (fillfactor = %(fillfactor)s)
+                """,
+                table=SQL.identifier(RECOMMENDATION_TABLE),
+                fillfactor=RECOMMENDATION_FILLFACTOR,
+            )
+        )
+        self._adopt_legacy_rows()
+
+    def _adopt_legacy_rows(self):
+        """A database updated from 1.3.0 has a row per recommendation in
+        LEGACY_TABLE: they move to RECOMMENDATION_TABLE (a run may keep them
+        for days) and the old table goes."""
+        cr = self.env.cr
+        if table_kind(cr, LEGACY_TABLE) != TableKind.Regular:
+            return
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO %(table)s
+                SELECT partner_id, MAX(reason_segment_id),
+                       array_agg(product_id ORDER BY rank),
+                       array_agg(score ORDER BY rank),
+                       array_agg(array_position(%(reasons)s::varchar[], reason)
+                                 ::smallint ORDER BY rank),
+                       array_agg(COALESCE(reason_product_id, 0) ORDER BY rank),
+                       array_agg(COALESCE(interval_days, 0) ORDER BY rank)
+                  FROM %(legacy)s
+                 GROUP BY partner_id
+                    ON CONFLICT (partner_id) DO NOTHING
+                """,
+                table=SQL.identifier(RECOMMENDATION_TABLE),
+                legacy=SQL.identifier(LEGACY_TABLE),
+                reasons=REASON_CODES,
+            )
+        )
+        cr.execute(SQL("DROP TABLE %s CASCADE", SQL.identifier(LEGACY_TABLE)))
+
     # ------------------------------------------------------------------ run phase
     def _allowed_product_ids(self):
         """Products that can be offered: active (variant and template) and
@@ -86,12 +173,12 @@ class CustsegRecommendation(models.Model):
         return self.env["product.product"].sudo()._search(domain)
 
     def _refresh(self, lines, as_of, segments, lookback_days):
-        """Recompute every customer's top products and write the rows of the
-        table that differ: one row per customer and rank.
+        """Recompute every customer's top products and write the customers
+        whose recommendations differ: one row per customer.
 
         ``lines``: custseg.run._phase_invoice_lines's frame; ``segments``:
         pandas Series partner id -> segment code of this run. Returns the
-        number of recommendations written."""
+        number of customers whose recommendations were written."""
         allowed_query = self._allowed_product_ids()
         self.env.cr.execute(allowed_query.select())
         allowed = [row[0] for row in self.env.cr.fetchall()]
@@ -108,9 +195,9 @@ class CustsegRecommendation(models.Model):
             [sorted(set(result["reason_segment"]) - {""})],
         )
         segment_ids = dict(self.env.cr.fetchall())
-        reason_codes = [code for code, _label in REASONS]
-        # Every column a fixed-width integer or float (0 = NULL, reasons as
-        # 1-based positions in reason_codes): one binary COPY, one INSERT.
+        # Every column a fixed-width integer or float (0 = none, reasons as
+        # 1-based positions in REASON_CODES): one binary COPY of the engine's
+        # rows, gathered into one row per customer in SQL.
         columns = [
             result["partner_id"].to_numpy(">i4"),
             result["rank"].to_numpy(">i4"),
@@ -118,7 +205,7 @@ class CustsegRecommendation(models.Model):
             # Rounded as the field shows it: an unchanged offer is not rewritten
             # for a difference in the 10th decimal.
             result["score"].round(SCORE_DIGITS).to_numpy(">f8"),
-            (pd.Categorical(result["reason"], reason_codes).codes + 1).astype(">i4"),
+            (pd.Categorical(result["reason"], REASON_CODES).codes + 1).astype(">i4"),
             result["reason_product_id"].to_numpy(">i4"),
             result["reason_segment"].map(segment_ids).fillna(0).to_numpy(">i4"),
             result["interval_days"].to_numpy(">i4"),
@@ -137,73 +224,87 @@ class CustsegRecommendation(models.Model):
             "COPY custseg_recommendation_load FROM STDIN WITH (FORMAT binary)",
             io.BytesIO(write_copy_binary(columns)),
         )
-        cr.execute("ANALYZE custseg_recommendation_load")
-        # Only the rows that differ are written: after a day's invoices 97 %
-        # of the offers are the same, and rewriting them all cost 5 s and
-        # 300 MB of WAL at 100k customers (docs/recommendations.md).
-        new = SQL(
-            """v.product_id, v.score,
-               (%(reasons)s::varchar[])[v.reason],
-               NULLIF(v.reason_product_id, 0), NULLIF(v.reason_segment_id, 0),
-               v.interval_days""",
-            reasons=reason_codes,
+        cr.execute(
+            """
+            CREATE TEMP TABLE custseg_recommendation_new AS
+            SELECT partner_id, NULLIF(MAX(reason_segment_id), 0) AS segment_id,
+                   array_agg(product_id ORDER BY rank) AS product_ids,
+                   array_agg(score ORDER BY rank) AS scores,
+                   array_agg(reason::smallint ORDER BY rank) AS reasons,
+                   array_agg(reason_product_id ORDER BY rank) AS reason_product_ids,
+                   array_agg(interval_days ORDER BY rank) AS interval_days
+              FROM custseg_recommendation_load
+             GROUP BY partner_id
+            """
         )
-        old = SQL(
-            """r.product_id, r.score, r.reason, r.reason_product_id,
-               r.reason_segment_id, r.interval_days"""
+        cr.execute("DROP TABLE custseg_recommendation_load")
+        cr.execute("ANALYZE custseg_recommendation_new")
+        written = self._write_differing(cr)
+        cr.execute("DROP TABLE custseg_recommendation_new")
+        self.env["res.partner"].invalidate_model(
+            ["recommendation_ids", "next_best_product_id"]
         )
-        same_offer = SQL("r.partner_id = v.partner_id AND r.rank = v.rank")
+        return written
+
+    def _write_differing(self, cr):
+        """Bring RECOMMENDATION_TABLE to custseg_recommendation_new, writing
+        only the customers whose recommendations differ: after a day's
+        invoices 97 % are the same (docs/recommendations.md)."""
+        values = SQL(
+            "segment_id, product_ids, scores, reasons, reason_product_ids, "
+            "interval_days"
+        )
+        table = SQL.identifier(RECOMMENDATION_TABLE)
         cr.execute(
             SQL(
-                """DELETE FROM custseg_recommendation r
-                    WHERE NOT EXISTS (SELECT 1 FROM custseg_recommendation_load v
-                                       WHERE %s)""",
-                same_offer,
+                """DELETE FROM %s o
+                    WHERE NOT EXISTS (SELECT 1 FROM custseg_recommendation_new n
+                                       WHERE n.partner_id = o.partner_id)""",
+                table,
             )
         )
         written = cr.rowcount
         cr.execute(
             SQL(
                 """
-                UPDATE custseg_recommendation r
-                   SET (product_id, score, reason, reason_product_id,
-                        reason_segment_id, interval_days) = (%(new)s)
-                  FROM custseg_recommendation_load v
-                 WHERE %(same_offer)s AND (%(old)s) IS DISTINCT FROM (%(new)s)
+                UPDATE %(table)s o SET (%(values)s) = (%(new)s)
+                  FROM custseg_recommendation_new n
+                 WHERE n.partner_id = o.partner_id
+                   AND (%(old)s) IS DISTINCT FROM (%(new)s)
                 """,
-                new=new,
-                old=old,
-                same_offer=same_offer,
+                table=table,
+                values=values,
+                new=SQL(
+                    "n.segment_id, n.product_ids, n.scores, n.reasons, "
+                    "n.reason_product_ids, n.interval_days"
+                ),
+                old=SQL(
+                    "o.segment_id, o.product_ids, o.scores, o.reasons, "
+                    "o.reason_product_ids, o.interval_days"
+                ),
             )
         )
         written += cr.rowcount
-        # What is left to insert: the offers the table lacks. Not an anti-join
-        # in the INSERT itself, which PostgreSQL may run as a nested loop over
-        # the rows it is inserting (quadratic: over 10 minutes at 100k).
+        # What is left to insert: the customers the table lacks. Not an
+        # anti-join in the INSERT itself, which PostgreSQL may run as a nested
+        # loop over the rows it is inserting (quadratic).
         cr.execute(
             SQL(
-                """DELETE FROM custseg_recommendation_load v
-                    USING custseg_recommendation r WHERE %s""",
-                same_offer,
+                """DELETE FROM custseg_recommendation_new n
+                    USING %s o WHERE o.partner_id = n.partner_id""",
+                table,
             )
         )
         cr.execute(
             SQL(
                 """
-                INSERT INTO custseg_recommendation
-                       (partner_id, rank, product_id, score, reason,
-                        reason_product_id, reason_segment_id, interval_days)
-                SELECT v.partner_id, v.rank, %(new)s
-                  FROM custseg_recommendation_load v
-                 WHERE EXISTS (SELECT 1 FROM res_partner p WHERE p.id = v.partner_id)
+                INSERT INTO %(table)s (partner_id, %(values)s)
+                SELECT n.partner_id, %(values)s
+                  FROM custseg_recommendation_new n
+                 WHERE EXISTS (SELECT 1 FROM res_partner p WHERE p.id = n.partner_id)
                 """,
-                new=new,
+                table=table,
+                values=values,
             )
         )
-        written += cr.rowcount
-        cr.execute("DROP TABLE custseg_recommendation_load")
-        self.invalidate_model()
-        self.env["res.partner"].invalidate_model(
-            ["recommendation_ids", "next_best_product_id"]
-        )
-        return written
+        return written + cr.rowcount

@@ -3,7 +3,10 @@ from datetime import timedelta
 
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import SQL
+from odoo.tools.sql import table_kind
 
+from ..tools.field_map import RECOMMENDATION_TABLE
 from .common import AS_OF, CustsegGridCommon
 
 
@@ -101,69 +104,162 @@ class TestRecommendations(CustsegGridCommon):
         self.assertIn("Offer:", note)
         self.assertIn("Tea Cups (often bought with Teapot)", note)
 
-    def _plant_wrong_offers(self, offers):
-        """A score no computation gives on one offer, an offer no computation
-        gives (rank 9) and one offer removed: a run that recomputes the
-        recommendations puts all three right, one that keeps them does not."""
-        wrong_score, removed = offers[0], offers[1]
-        wrong_score.score = 99.0
-        planted = wrong_score.copy({"rank": 9})
-        removed_key = (removed.partner_id, removed.rank, removed.product_id)
-        removed.unlink()
-        self.env.flush_all()
-        return wrong_score, planted, removed_key
-
-    def _assert_put_right(self, planted, same_data=True):
-        """With ``same_data`` (the same invoices), every offer is as before;
-        otherwise the offers may differ, but none keeps what was planted."""
-        wrong_score, extra, (partner, rank, product) = planted
-        self.assertFalse(extra.exists())
-        self.assertNotIn(99.0, wrong_score.exists().mapped("score"))
-        if same_data:
-            self.assertTrue(wrong_score.exists())
-            restored = self.env["custseg.recommendation"].search(
-                [("partner_id", "=", partner.id), ("rank", "=", rank)]
+    def _stored(self):
+        """{customer id: (row version, products, scores)} as the run stored them."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT partner_id, xmin::text, product_ids, scores FROM %s",
+                SQL.identifier(RECOMMENDATION_TABLE),
             )
-            self.assertEqual(restored.product_id, product)
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+    def _plant_wrong_offers(self):
+        """Each on a customer of its own: a score no computation gives, a
+        product recommended twice and a recommendation removed. A run that
+        recomputes the recommendations puts all three right, one that keeps
+        them does not. Returns (the stored rows before, the three customers)."""
+        before = self._stored()
+        wrong, twice, short = sorted(
+            partner
+            for partner, (_v, products, _s) in before.items()
+            if len(products) > 1
+        )[:3]
+        table = SQL.identifier(RECOMMENDATION_TABLE)
+        for change, partner in (
+            ("scores[1] = 99", wrong),
+            (
+                "product_ids = product_ids || product_ids[1], "
+                "scores = scores || scores[1], reasons = reasons || reasons[1], "
+                "reason_product_ids = reason_product_ids || reason_product_ids[1], "
+                "interval_days = interval_days || interval_days[1]",
+                twice,
+            ),
+            (
+                "product_ids = product_ids[:1], scores = scores[:1], "
+                "reasons = reasons[:1], reason_product_ids = reason_product_ids[:1], "
+                "interval_days = interval_days[:1]",
+                short,
+            ),
+        ):
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s WHERE partner_id = %s",
+                    table,
+                    SQL(change),
+                    partner,
+                )
+            )
+        self.env["custseg.recommendation"].invalidate_model()
+        return before, (wrong, twice, short)
+
+    def _assert_planted(self, planted, kept):
+        """The three planted errors are all still there (``kept``), or none."""
+        _before, (wrong, twice, short) = planted
+        stored = self._stored()
+        states = (
+            stored[wrong][2][0] == 99,
+            len(set(stored[twice][1])) < len(stored[twice][1]),
+            len(stored[short][1]) == 1,
+        )
+        self.assertEqual(states, (kept, kept, kept))
 
     def test_next_run_writes_only_the_offers_that_changed(self):
-        def rows(offers):
-            return sorted((o.partner_id.id, o.rank, o.product_id.id) for o in offers)
-
         self._run()
         first = self.env["custseg.recommendation"].search([])
-        before = rows(first)
+        self.assertTrue(first)
         # No invoice changed since: the run keeps the offers (invoice watermark).
         self._run()
-        self.assertEqual(first.exists(), first, "no new invoice, offers kept")
+        planted = self._plant_wrong_offers()
+        self._run()
+        self._assert_planted(planted, kept=True)
         # An invoice posted then cancelled: the same data, a new watermark:
-        # recomputed, and only the offers that differ are written.
-        planted = self._plant_wrong_offers(first)
-        untouched = first.exists() - planted[0]
+        # recomputed, and only the customers whose offers differ are written.
         cancelled = self._invoices([(self.grid_customers[1, 1], AS_OF, 10.0)])
         cancelled.button_draft()
         cancelled.button_cancel()
         self._run()
-        self._assert_put_right(planted)
-        again = self.env["custseg.recommendation"].search([])
-        self.assertEqual(rows(again), before, "same data, same offers")
-        self.assertLessEqual(untouched, again, "unchanged offers keep their rows")
+        self._assert_planted(planted, kept=False)
+        before, touched = planted
+        after = self._stored()
+        self.assertEqual(
+            {partner: row[1:] for partner, row in after.items()},
+            {partner: row[1:] for partner, row in before.items()},
+            "same data, same offers",
+        )
+        self.assertEqual(
+            {partner for partner in after if after[partner][0] != before[partner][0]},
+            set(touched),
+            "only the customers whose offers differed are rewritten",
+        )
+        self.assertEqual(self.env["custseg.recommendation"].search([]), first)
 
     def test_recommendations_kept_without_new_invoices_for_a_week_at_most(self):
         """The due dates and the lookback window move with the date: kept
         offers are recomputed after RECOMMENDATION_MAX_AGE days all the same."""
         first_run = self._run()
         self.assertEqual(first_run.recommendation_date, AS_OF)
-        offers = self.env["custseg.recommendation"].search([])
-        self.assertTrue(offers)
-        planted = self._plant_wrong_offers(offers)
+        planted = self._plant_wrong_offers()
         six_days = self._run(as_of=AS_OF + timedelta(days=6))
-        self.assertEqual(planted[0].score, 99.0, "no invoice changed: kept")
-        self.assertTrue(planted[1].exists())
+        self._assert_planted(planted, kept=True)
         self.assertEqual(six_days.recommendation_date, AS_OF)
         seven_days = self._run(as_of=AS_OF + timedelta(days=7))
-        self._assert_put_right(planted, same_data=False)
+        self._assert_planted(planted, kept=False)
         self.assertEqual(seven_days.recommendation_date, AS_OF + timedelta(days=7))
+
+    def test_a_customer_deleted_takes_his_recommendations(self):
+        self._run()
+        customer = self.env["res.partner"].create({"name": "Short-lived"})
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO %s (partner_id, product_ids, scores, reasons,
+                                   reason_product_ids, interval_days)
+                   VALUES (%s, ARRAY[%s], ARRAY[0.5], ARRAY[1], ARRAY[0], ARRAY[30])""",
+                SQL.identifier(RECOMMENDATION_TABLE),
+                customer.id,
+                self.cups.id,
+            )
+        )
+        customer.invalidate_recordset(["recommendation_ids"])
+        self.assertEqual(customer.recommendation_ids.product_id, self.cups)
+        self.assertEqual(
+            customer.recommendation_ids.reason_text, "due: usually every 30 days"
+        )
+        customer.unlink()
+        self.assertNotIn(customer.id, self._stored())
+
+    def test_update_from_1_3_moves_the_rows_of_the_old_table(self):
+        """1.3.0 kept a row per recommendation in custseg_recommendation: an
+        update moves them to one row per customer, and drops that table."""
+        self._run()
+        offers = self.env["custseg.recommendation"].search([])
+        names = [
+            "partner_id",
+            "rank",
+            "product_id",
+            "score",
+            "reason",
+            "reason_product_id",
+            "reason_segment_id",
+            "interval_days",
+        ]
+        expected = offers.read(names)
+        self.env.cr.execute(
+            SQL(
+                """CREATE TABLE custseg_recommendation AS
+                   SELECT id, partner_id, rank, product_id, score, reason,
+                          reason_product_id, reason_segment_id, interval_days
+                     FROM (%s) AS old""",
+                self.env["custseg.recommendation"]._table_query,
+            )
+        )
+        self.env.cr.execute(SQL("TRUNCATE %s", SQL.identifier(RECOMMENDATION_TABLE)))
+        self.env["custseg.recommendation"].init()
+        self.env["custseg.recommendation"].invalidate_model()
+        self.assertEqual(table_kind(self.env.cr, "custseg_recommendation"), None)
+        again = self.env["custseg.recommendation"].search([])
+        self.assertEqual(again, offers)
+        self.assertEqual(again.read(names), expected)
 
     def test_profiles_follow_the_customers_when_no_invoice_changed(self):
         """With no invoice changed the run keeps the products and categories

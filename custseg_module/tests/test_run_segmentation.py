@@ -17,7 +17,7 @@ from ..hooks import uninstall_hook
 from ..models import custseg_run
 from ..models.account_move import CUSTOMER_MOVES_INDEX
 from ..tools.copy_codec import read_copy_binary, write_copy_binary
-from ..tools.field_map import FIELD_MAP
+from ..tools.field_map import FIELD_MAP, RECOMMENDATION_TABLE
 from ..tools.posted_moves import LINE_COST_TABLE
 from .common import AS_OF, CustsegCommon, CustsegGridCommon
 
@@ -238,20 +238,23 @@ class TestRunSegmentation(CustsegGridCommon):
         self.env.cr.execute("SELECT COUNT(*) FROM custseg_copy_empty")
         self.assertEqual(self.env.cr.fetchone()[0], 0)
 
-    def test_uninstall_drops_the_index_and_the_line_costs_and_init_restores_it(self):
+    def test_uninstall_drops_the_index_and_the_sql_tables_and_init_restores_them(self):
         def index_present():
             return index_exists(self.env.cr, CUSTOMER_MOVES_INDEX)
 
         self.assertTrue(index_present())
         # A run creates the table of line costs it keeps; the hook drops it.
         self._run()
-        self.assertTrue(table_exists(self.env.cr, LINE_COST_TABLE))
+        tables = (LINE_COST_TABLE, RECOMMENDATION_TABLE)
+        self.assertTrue(all(table_exists(self.env.cr, t) for t in tables))
         uninstall_hook(self.env)
         self.assertFalse(index_present())
-        self.assertFalse(table_exists(self.env.cr, LINE_COST_TABLE))
+        self.assertFalse(any(table_exists(self.env.cr, t) for t in tables))
         uninstall_hook(self.env)  # nothing left to drop: no error
         self.env["account.move"].init()
+        self.env["custseg.recommendation"].init()
         self.assertTrue(index_present())
+        self.assertTrue(table_exists(self.env.cr, RECOMMENDATION_TABLE))
 
     def test_migration_to_1_2_drops_what_1_1_left(self):
         """18.0.1.2.0 removed res.partner.segmentation_run_id and replaced the

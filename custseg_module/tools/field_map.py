@@ -11,12 +11,16 @@ Where a figure is stored:
   only when one of these differs (docs/performance.md).
 - ``custseg_partner_figure``: the figures that move every day (likelihood,
   CLV), one row per commercial partner, built to be rewritten nightly.
+- ``custseg_partner_recommendation``: each customer's recommended products,
+  one row per commercial partner holding them as arrays (not a field of this
+  map: the recommendation phase writes it; models/custseg_recommendation.py).
 """
 
 from collections import namedtuple
 
 PARTNER_TABLE = "res_partner"
 FIGURE_TABLE = "custseg_partner_figure"
+RECOMMENDATION_TABLE = "custseg_partner_recommendation"
 
 StoredFigure = namedtuple("StoredFigure", "column field sql_type decimals table")
 
