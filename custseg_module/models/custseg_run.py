@@ -1059,16 +1059,11 @@ class CustsegRun(models.Model):
             SQL(
                 """
                 INSERT INTO custseg_partner_figure AS f
-                       (partner_id, currency_id, %(names)s,
-                        create_uid, create_date, write_uid, write_date)
-                SELECT t.partner_id, %(currency)s, %(values)s,
-                       %(uid)s, NOW() AT TIME ZONE 'UTC',
-                       %(uid)s, NOW() AT TIME ZONE 'UTC'
+                       (partner_id, currency_id, %(names)s)
+                SELECT t.partner_id, %(currency)s, %(values)s
                   FROM %(table)s t
                     ON CONFLICT (partner_id) DO UPDATE
-                   SET (currency_id, %(names)s, write_uid, write_date)
-                       = (EXCLUDED.currency_id, %(excluded)s,
-                          EXCLUDED.write_uid, EXCLUDED.write_date)
+                   SET (currency_id, %(names)s) = (EXCLUDED.currency_id, %(excluded)s)
                  WHERE (f.currency_id, %(current)s)
                        IS DISTINCT FROM (EXCLUDED.currency_id, %(excluded)s)
                 """,
@@ -1077,7 +1072,6 @@ class CustsegRun(models.Model):
                 excluded=figures_of("excluded", names),
                 current=figures_of("f", names),
                 currency=self.company_id.currency_id.id,
-                uid=self.env.uid,
                 table=table.table,
             )
         )

@@ -50,6 +50,11 @@ def _columns(alias, names):
     return SQL(", ").join(SQL.identifier(alias, name) for name in names)
 
 
+def _names(names):
+    """SQL of ``name, ...`` for the given column names."""
+    return SQL(", ").join(SQL.identifier(name) for name in names)
+
+
 class CustsegRun(models.Model):
     _inherit = "custseg.run"
 
@@ -624,7 +629,7 @@ class CustsegRun(models.Model):
         )
         cr.execute("ANALYZE custseg_run_profit_new")
         figures = ["company_id", *PROFIT_AMOUNTS, *counts]
-        names = SQL(", ").join(SQL.identifier(name) for name in figures)
+        names = _names(figures)
 
         cr.execute(
             """
@@ -633,13 +638,13 @@ class CustsegRun(models.Model):
                                 WHERE n.partner_id = r.partner_id)
             """
         )
-        # write_uid and write_date only on the rows this run changes; run_id
-        # names the run that last changed the row. The rows are updated, then
-        # the missing ones inserted: an upsert would lock, so write, every
-        # unchanged row. (A NOT EXISTS insert was quadratic on the first run:
-        # a nested loop scanning the table it was filling, 137 s at 100k.)
+        # run_id names the run that last changed the row. The rows are
+        # updated, then the missing ones inserted: an upsert would lock, so
+        # write, every unchanged row. (A NOT EXISTS insert was quadratic on
+        # the first run: a nested loop scanning the table it was filling,
+        # 137 s at 100k.)
         self._update_changed_rows(
-            "custseg_partner_profit",
+            "custseg.partner.profit",
             "custseg_run_profit_new",
             SQL("n.partner_id = r.partner_id"),
             figures,
@@ -647,19 +652,14 @@ class CustsegRun(models.Model):
         cr.execute(
             SQL(
                 """
-                INSERT INTO custseg_partner_profit (
-                    partner_id, run_id, %(names)s,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT n.partner_id, %(run)s, %(new)s,
-                       %(uid)s, NOW() AT TIME ZONE 'UTC',
-                       %(uid)s, NOW() AT TIME ZONE 'UTC'
+                INSERT INTO custseg_partner_profit (partner_id, run_id, %(names)s)
+                SELECT n.partner_id, %(run)s, %(new)s
                   FROM custseg_run_profit_new n
                     ON CONFLICT (partner_id) DO NOTHING
                 """,
                 names=names,
                 new=_columns("n", figures),
                 run=self.id,
-                uid=self.env.uid,
             )
         )
         cr.execute("DROP TABLE custseg_run_profit_load, custseg_run_profit_new")
@@ -753,7 +753,7 @@ class CustsegRun(models.Model):
             "profit",
             "customer_count",
         ]
-        names = SQL(", ").join(SQL.identifier(name) for name in figures)
+        names = _names(figures)
         same_row = SQL(
             """r.company_id = n.company_id AND r.month = n.month
                AND r.segment_id IS NOT DISTINCT FROM n.segment_id"""
@@ -773,7 +773,7 @@ class CustsegRun(models.Model):
         )
         written = cr.rowcount
         written += self._update_changed_rows(
-            "custseg_segment_pnl", "custseg_run_pnl_new", same_row, figures
+            "custseg.segment.pnl", "custseg_run_pnl_new", same_row, figures
         )
         cr.execute(
             SQL(
@@ -797,29 +797,33 @@ class CustsegRun(models.Model):
         )
         return written + cr.rowcount
 
-    def _update_changed_rows(self, table, new_table, same_row, figures):
-        """UPDATE the rows of ``table`` (alias r) whose ``figures`` differ from
-        their ``same_row`` match in ``new_table`` (alias n); write_uid,
-        write_date and run_id (the run that last changed the row) only on
-        those. An upsert would lock, so write, every unchanged row. Returns
-        the rows updated."""
+    def _update_changed_rows(self, model_name, new_table, same_row, figures):
+        """UPDATE the rows of ``model_name``'s table (alias r) whose
+        ``figures`` differ from their ``same_row`` match in ``new_table``
+        (alias n); run_id (the run that last changed the row), and write_uid
+        and write_date where the model keeps them, only on those. An upsert
+        would lock, so write, every unchanged row. Returns the rows updated."""
+        model = self.env[model_name]
+        written = SQL("run_id, %s", _names(figures))
+        values = SQL("%s, %s", self.id, _columns("n", figures))
+        if model._log_access:
+            written = SQL("%s, write_uid, write_date", written)
+            values = SQL("%s, %s, NOW() AT TIME ZONE 'UTC'", values, self.env.uid)
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE %(table)s r
-                   SET (run_id, %(names)s, write_uid, write_date)
-                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
+                   SET (%(written)s) = (%(values)s)
                   FROM %(new_table)s n
                  WHERE %(same_row)s
                    AND (%(old)s) IS DISTINCT FROM (%(new)s)
                 """,
-                table=SQL.identifier(table),
+                table=SQL.identifier(model._table),
                 new_table=SQL.identifier(new_table),
-                names=SQL(", ").join(SQL.identifier(name) for name in figures),
+                written=written,
+                values=values,
                 new=_columns("n", figures),
                 old=_columns("r", figures),
-                run=self.id,
-                uid=self.env.uid,
                 same_row=same_row,
             )
         )
