@@ -7,6 +7,7 @@ import pytest
 
 from custseg_module.tools.copy_codec import (
     COPY_BINARY_SIGNATURE,
+    CopyBinaryColumns,
     read_copy_binary,
     write_copy_binary,
 )
@@ -44,19 +45,64 @@ def test_no_rows_is_a_valid_stream():
     assert len(read_copy_binary(empty, ROW)) == 0
 
 
-@pytest.mark.parametrize(
-    "stream",
-    [
-        b"1,1.0\n",
-        write_copy_binary([np.array([1], dtype=">i4"), np.array([1.0], dtype=">f8")])[
-            :-3
-        ],
-        # A bigint where an integer was expected: rows of another width.
-        write_copy_binary([np.array([1], dtype=">i8"), np.array([1.0], dtype=">f8")]),
-        # Three 2-byte values: rows of another width.
-        write_copy_binary([np.array([1, 2, 3], dtype=">i2")]),
-    ],
-)
+REFUSED = [
+    b"1,1.0\n",
+    write_copy_binary([np.array([1], dtype=">i4"), np.array([1.0], dtype=">f8")])[:-3],
+    # A bigint where an integer was expected: rows of another width.
+    write_copy_binary([np.array([1], dtype=">i8"), np.array([1.0], dtype=">f8")]),
+    # Three 2-byte values: rows of another width.
+    write_copy_binary([np.array([1, 2, 3], dtype=">i2")]),
+]
+
+
+@pytest.mark.parametrize("stream", REFUSED)
 def test_anything_else_is_refused(stream):
     with pytest.raises(ValueError):
         read_copy_binary(stream, ROW)
+
+
+def _streamed(stream, piece, batch_bytes):
+    """The stream written to a CopyBinaryColumns in pieces of ``piece`` bytes,
+    as psycopg2 writes a COPY's messages, and its result."""
+    target = CopyBinaryColumns(ROW, {"a": np.int32, "b": np.float64}, batch_bytes)
+    for start in range(0, len(stream), piece):
+        assert target.write(stream[start : start + piece]) == len(
+            stream[start : start + piece]
+        )
+    return target.result()
+
+
+@pytest.mark.parametrize(("piece", "batch_bytes"), [(1, 1), (7, 50), (10**6, 1 << 24)])
+def test_columns_read_as_they_arrive_are_the_whole_reads(piece, batch_bytes):
+    rng = np.random.default_rng(3)
+    ints = rng.integers(-(2**31), 2**31, 1000).astype(">i4")
+    floats = rng.normal(size=1000).astype(">f8")
+    stream = write_copy_binary([ints, floats])
+    whole = read_copy_binary(stream, ROW)
+    columns = _streamed(stream, piece, batch_bytes)
+    assert columns["a"].dtype == np.int32 and columns["b"].dtype == np.float64
+    np.testing.assert_array_equal(columns["a"], whole["a"])
+    np.testing.assert_array_equal(columns["b"], whole["b"])
+
+
+def test_columns_of_no_rows_are_empty_of_their_type():
+    empty = write_copy_binary([np.array([], dtype=">i4"), np.array([], dtype=">f8")])
+    columns = _streamed(empty, 5, 1)
+    assert columns["a"].dtype == np.int32 and len(columns["a"]) == 0
+    assert columns["b"].dtype == np.float64 and len(columns["b"]) == 0
+
+
+@pytest.mark.parametrize("stream", [*REFUSED, b""])
+@pytest.mark.parametrize("batch_bytes", [1, 1 << 24])
+def test_columns_refuse_anything_else(stream, batch_bytes):
+    with pytest.raises(ValueError):
+        _streamed(stream, 3, batch_bytes)
+
+
+def test_a_null_is_refused_as_it_arrives():
+    stream = bytearray(
+        write_copy_binary([np.array([5], ">i4"), np.array([1.0], ">f8")])
+    )
+    stream[21:25] = (-1).to_bytes(4, "big", signed=True)  # the first field: NULL
+    with pytest.raises(ValueError):
+        _streamed(bytes(stream), 4, 1)

@@ -12,29 +12,92 @@ import numpy as np
 COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
-def read_copy_binary(data, row_dtype):
-    """The rows of a ``COPY … TO STDOUT (FORMAT binary)`` output whose rows
-    all have the fixed layout ``row_dtype`` (no NULL, no variable-width
-    column), as a numpy structured array. Raises ValueError otherwise."""
-    data = memoryview(data)
+def _header_length(data):
+    """The length of a binary COPY stream's header, checked."""
     if bytes(data[:11]) != COPY_BINARY_SIGNATURE or len(data) < 21:
         raise ValueError("not a PostgreSQL binary COPY stream")
-    extension = int.from_bytes(data[15:19], "big")
-    body = data[19 + extension : len(data) - 2]  # the trailer is int16 -1
-    if bytes(data[len(data) - 2 :]) != b"\xff\xff" or len(body) % row_dtype.itemsize:
-        raise ValueError("binary COPY stream with rows of an unexpected size")
-    rows = np.frombuffer(body, dtype=row_dtype)
+    return 19 + int.from_bytes(data[15:19], "big")
+
+
+def _check_rows(rows, row_dtype):
+    """Refuse rows whose field count or any field's length is not the layout's."""
     sizes = [name for name in row_dtype.names if name.endswith("_size")]
-    expected_fields = len(sizes)
     if len(rows) and (
-        (rows["fields"] != expected_fields).any()
+        (rows["fields"] != len(sizes)).any()
         or any(
             (rows[size] != row_dtype[size[: -len("_size")]].itemsize).any()
             for size in sizes
         )
     ):
         raise ValueError("binary COPY stream with NULL or variable-width values")
+
+
+def read_copy_binary(data, row_dtype):
+    """The rows of a ``COPY … TO STDOUT (FORMAT binary)`` output whose rows
+    all have the fixed layout ``row_dtype`` (no NULL, no variable-width
+    column), as a numpy structured array. Raises ValueError otherwise."""
+    data = memoryview(data)
+    body = data[_header_length(data) : len(data) - 2]  # the trailer is int16 -1
+    if bytes(data[len(data) - 2 :]) != b"\xff\xff" or len(body) % row_dtype.itemsize:
+        raise ValueError("binary COPY stream with rows of an unexpected size")
+    rows = np.frombuffer(body, dtype=row_dtype)
+    _check_rows(rows, row_dtype)
     return rows
+
+
+class CopyBinaryColumns:
+    """What ``cursor.copy_expert("COPY … TO STDOUT (FORMAT binary)", target)``
+    writes to, read as it arrives: the rows (fixed layout ``row_dtype``, as
+    :func:`read_copy_binary`) become the ``columns`` ({field: dtype}) by
+    batches of about ``batch_bytes``, and :meth:`result` gives them whole.
+    The stream itself is never kept: at 35M invoice lines it took 1.3 GB
+    beside the 0.7 GB of its columns."""
+
+    def __init__(self, row_dtype, columns, batch_bytes=1 << 24):
+        self.row_dtype = row_dtype
+        self.columns = dict(columns)
+        self.batch_bytes = batch_bytes
+        self._pending = bytearray()
+        self._header_read = False
+        self._parts = {name: [] for name in self.columns}
+
+    def write(self, data):
+        self._pending += data
+        if len(self._pending) >= self.batch_bytes:
+            self._read_rows()
+        return len(data)
+
+    def _read_rows(self):
+        pending = self._pending
+        if not self._header_read:
+            if len(pending) < 21:
+                return
+            del pending[: _header_length(pending)]
+            self._header_read = True
+        count = len(pending) // self.row_dtype.itemsize
+        if not count:
+            return
+        rows = np.frombuffer(pending, dtype=self.row_dtype, count=count)
+        _check_rows(rows, self.row_dtype)
+        for name, dtype in self.columns.items():
+            self._parts[name].append(rows[name].astype(dtype))
+        del rows  # releases the buffer, which may then shrink
+        del pending[: count * self.row_dtype.itemsize]
+
+    def result(self):
+        """{field: array} of every row; raises ValueError when the stream was
+        not whole fixed-width rows of the layout."""
+        self._read_rows()
+        if not self._header_read or bytes(self._pending) != b"\xff\xff":
+            raise ValueError("binary COPY stream with rows of an unexpected size")
+        result = {}
+        # Column by column, each one's batches dropped once joined: the peak
+        # is the columns and one of them again, not twice the columns.
+        for name, dtype in self.columns.items():
+            parts = self._parts[name]
+            result[name] = np.concatenate(parts) if parts else np.zeros(0, dtype)
+            parts.clear()
+        return result
 
 
 def write_copy_binary(columns):
