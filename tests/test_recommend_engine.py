@@ -302,3 +302,18 @@ def test_narrow_dtypes_and_customer_blocks_give_the_same_output(monkeypatch):
             pd.testing.assert_frame_equal(result, expected, check_exact=False)
             for got, want in zip(profiles, expected_profiles, strict=True):
                 pd.testing.assert_frame_equal(got, want, check_exact=False)
+
+
+def test_profiles_leave_out_lines_without_a_category_as_dropna_would():
+    """The run passes its lines whole (no copy): lines whose category is NaN
+    count for nothing, exactly as if they had been dropped."""
+    lines = _random_log(9, customers=300, lines=4000)
+    lines["categ_id"] = (lines["product_id"] % 5).astype(np.float32)
+    lines.loc[lines["product_id"] % 3 == 0, "categ_id"] = np.nan
+    segments = pd.Series({p: f"s{p % 3}" for p in range(1, 300)})
+    whole = segment_profiles(lines, AS_OF, segments, group_column="categ_id")
+    dropped = segment_profiles(
+        lines.dropna(subset=["categ_id"]), AS_OF, segments, group_column="categ_id"
+    )
+    assert len(whole) > 5
+    pd.testing.assert_frame_equal(whole, dropped)

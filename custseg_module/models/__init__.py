@@ -4,7 +4,6 @@ from . import custseg_run
 from . import custseg_run_profit
 from . import custseg_run_calibration_bin
 from . import custseg_run_whale_point
-from . import custseg_partner_profit
 from . import custseg_partner_figure
 from . import custseg_segment_pnl
 from . import custseg_run_line

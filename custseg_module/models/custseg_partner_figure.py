@@ -12,10 +12,11 @@ FIGURE_FILLFACTOR = 70
 
 class CustsegPartnerFigure(models.Model):
     """The daily-moving figures of each segmented customer (commercial
-    partner), rewritten by every run where they differ (custseg.run
-    _write_figures). They stay off res_partner, Odoo's busiest table; the
-    partner reads, searches, sorts and aggregates them through its own
-    non-stored fields of the same names (res.partner._field_to_sql)."""
+    partner): likelihood, CLV and profit, rewritten by every run where they
+    differ (custseg.run _write_figures). They stay off res_partner, Odoo's
+    busiest table; the partner reads, searches, sorts and aggregates them
+    through its own non-stored fields of the same names
+    (res.partner._field_to_sql)."""
 
     _name = "custseg.partner.figure"
     _table = FIGURE_TABLE
@@ -49,6 +50,22 @@ class CustsegPartnerFigure(models.Model):
         readonly=True,
         help="Median days between the customer's purchase days: the gap the "
         "Lapsing rule multiplies. 0 below two purchase days.",
+    )
+
+    # The profit phase's figures (docs/profit.md).
+    profit_revenue = fields.Monetary(
+        string="Window Net Revenue",
+        readonly=True,
+        help="Net revenue over the lookback window, refunds deducted, from the "
+        "last run.",
+    )
+    profit_cost = fields.Monetary(string="Cost of Goods", readonly=True)
+    profit_margin = fields.Monetary(string="Gross Margin", readonly=True)
+    profit_cost_to_serve = fields.Monetary(string="Cost to Serve", readonly=True)
+    profit_amount = fields.Monetary(
+        string="Profit",
+        readonly=True,
+        help="Gross margin minus cost to serve, from the last run.",
     )
 
     _partner_unique = compat.Constraint(

@@ -572,7 +572,7 @@ class CustsegRun(models.Model):
         self._write_quality_card(result.attrs)
         del transactions
         # Profit before the write-back: with the profit basis it sets the tiers.
-        profit = timed("profit", 3, self._phase_profit, result, config)
+        timed("profit", 3, self._phase_profit, result, config)
         # The slowest phase depends on the invoice lines and, slowly, on the
         # date: a run with no invoice posted, changed or cancelled since the
         # last one keeps its recommendations and the products of the segment
@@ -593,7 +593,6 @@ class CustsegRun(models.Model):
         result_table, changed, deferred = timed(
             "write_back", 5, self._phase_write_back, result
         )
-        self._write_profit(profit)
         history = timed("history", 6, self._phase_history, result_table, baseline)
         timed("segment_pnl", 7, self._phase_segment_pnl)
         timed(
@@ -891,6 +890,7 @@ class CustsegRun(models.Model):
         table = RunResult(self.env.cr)
         table.load(columns, labels)
         del columns
+        self._delete_other_figures(table)
         deferred = self._lock_rows(table)
         self._write_partners(table)
         self._write_figures(table)
@@ -1053,6 +1053,19 @@ class CustsegRun(models.Model):
             )
         )
         self.env["res.partner"].invalidate_model(WRITTEN_FIELDS)
+
+    def _delete_other_figures(self, table):
+        """The daily figures of customers the run no longer segments
+        (archived, merged) go; before the locks, so that a deferred customer
+        keeps its figures with the rest of its old values."""
+        self.env.cr.execute(
+            SQL(
+                """DELETE FROM custseg_partner_figure f
+                    WHERE NOT EXISTS (SELECT 1 FROM %s t
+                                       WHERE t.partner_id = f.partner_id)""",
+                table.table,
+            )
+        )
 
     def _write_figures(self, table):
         """Upsert the daily-moving figures, rewriting only the rows that

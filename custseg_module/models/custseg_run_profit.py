@@ -9,9 +9,7 @@ and this feature merge without touching the same lines.
 
 import datetime
 import hashlib
-import io
 
-import numpy as np
 import pandas as pd
 from psycopg2 import errors as pg_errors
 
@@ -25,7 +23,6 @@ from ..engine.profit import (
     shrunk_profit_rates,
     whale_curve,
 )
-from ..tools.copy_codec import write_copy_binary
 from ..tools.posted_moves import LINE_COST_TABLE, posted_customer_moves
 from ..tools.xid import written_since
 
@@ -36,8 +33,6 @@ COST_SOURCES = [
     ("none", "No cost known"),
 ]
 VALUE_BASES = [("revenue", "Revenue"), ("profit", "Profit")]
-# The money columns of custseg.partner.profit, as _phase_profit names them.
-PROFIT_AMOUNTS = ["revenue", "cost", "margin", "cost_to_serve", "profit"]
 # The temp table of one run's invoices and their cost, shared by the
 # customer figures and the segment P&L of this file only.
 MOVE_COST_TABLE = "custseg_run_move_cost"
@@ -169,7 +164,8 @@ class CustsegRun(models.Model):
     def _phase_profit(self, result, config):
         """Cost, margin, cost to serve and profit of every customer of
         ``result``; with the profit basis, rewrite its tiers and CLV in place.
-        Returns the per-customer frame for :meth:`_write_profit`."""
+        Adds the customers' profit_* columns to ``result``, which the
+        write-back stores with the other daily figures (FIELD_MAP)."""
         value_basis, cost_to_serve = self._profit_settings()
         self._build_move_costs(config)
         cr = self.env.cr
@@ -203,18 +199,16 @@ class CustsegRun(models.Model):
             )
             rates = shrunk_profit_rates(sums["revenue"], figures.profit, purchaser)
             result["predicted_clv"] = result["predicted_clv"].to_numpy() * rates
-        profit = pd.DataFrame(
-            {
-                "revenue": sums["revenue"].to_numpy(),
-                "cost": sums["cost"].to_numpy(),
-                "margin": figures.margin,
-                "cost_to_serve": figures.cost_to_serve,
-                "profit": figures.profit,
-                "invoice_count": sums["invoices"].to_numpy().astype(np.int64),
-                "refund_count": sums["refunds"].to_numpy().astype(np.int64),
-            },
-            index=result.index,
-        )
+        # Stored by the write-back with the other daily figures (FIELD_MAP).
+        profit = {
+            "revenue": sums["revenue"].to_numpy(),
+            "cost": sums["cost"].to_numpy(),
+            "margin": figures.margin,
+            "cost_to_serve": figures.cost_to_serve,
+            "amount": figures.profit,
+        }
+        for name, values in profit.items():
+            result[f"profit_{name}"] = values
         curve = whale_curve(figures.profit[purchaser])
         cr.execute(
             SQL(
@@ -231,7 +225,7 @@ class CustsegRun(models.Model):
                 "total_revenue": float(profit["revenue"].sum()),
                 "total_cost": float(profit["cost"].sum()),
                 "total_cost_to_serve": float(profit["cost_to_serve"].sum()),
-                "total_profit": float(profit["profit"].sum()),
+                "total_profit": float(profit["amount"].sum()),
                 "whale_top20_share": curve.top20_share or 0.0,
                 "whale_peak_share": curve.peak_share or 0.0,
                 "whale_peak_customer_share": curve.peak_customer_share or 0.0,
@@ -252,7 +246,6 @@ class CustsegRun(models.Model):
                 for percent, share in curve.points
             ]
         )
-        return profit
 
     def _cost_source_words(self, sources):
         labels = dict(self._fields["cost_source"]._description_selection(self.env))
@@ -579,92 +572,6 @@ class CustsegRun(models.Model):
             line_cost=SQL.identifier(LINE_COST_TABLE),
         )
 
-    def _write_profit(self, profit):
-        """Store every customer's profit row, writing only what changed: binary
-        COPY of the figures into a temp table, then delete the rows of
-        customers no longer in the run, update the rows whose figures differ
-        and insert the new ones. A next-day run without new invoices writes
-        (almost) nothing: no table bloat, little WAL (docs/profit.md)."""
-        cr = self.env.cr
-        if not len(profit):
-            cr.execute("DELETE FROM custseg_partner_profit")
-            self.env["custseg.partner.profit"].invalidate_model()
-            return
-        counts = ["invoice_count", "refund_count"]
-        cr.execute(
-            """
-            CREATE TEMP TABLE custseg_run_profit_load (
-                partner_id integer, revenue float8, cost float8, margin float8,
-                cost_to_serve float8, profit float8, invoice_count integer,
-                refund_count integer) ON COMMIT DROP
-            """
-        )
-        columns = [profit.index.to_numpy().astype(">i4")]
-        columns += [profit[name].to_numpy().astype(">f8") for name in PROFIT_AMOUNTS]
-        columns += [profit[name].to_numpy().astype(">i4") for name in counts]
-        cr.copy_expert(
-            "COPY custseg_run_profit_load FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(write_copy_binary(columns)),
-        )
-        # The stored figures, rounded as the columns store them.
-        cr.execute(
-            SQL(
-                """
-                CREATE TEMP TABLE custseg_run_profit_new ON COMMIT DROP AS
-                SELECT f.partner_id, %(company)s AS company_id, %(amounts)s,
-                       f.invoice_count, f.refund_count
-                  FROM custseg_run_profit_load f
-                  JOIN res_partner p ON p.id = f.partner_id
-                """,
-                company=self.company_id.id,
-                amounts=SQL(", ").join(
-                    SQL(
-                        "ROUND(f.%s::numeric, 2) AS %s",
-                        SQL.identifier(name),
-                        SQL.identifier(name),
-                    )
-                    for name in PROFIT_AMOUNTS
-                ),
-            )
-        )
-        cr.execute("ANALYZE custseg_run_profit_new")
-        figures = ["company_id", *PROFIT_AMOUNTS, *counts]
-        names = _names(figures)
-
-        cr.execute(
-            """
-            DELETE FROM custseg_partner_profit r
-             WHERE NOT EXISTS (SELECT 1 FROM custseg_run_profit_new n
-                                WHERE n.partner_id = r.partner_id)
-            """
-        )
-        # run_id names the run that last changed the row. The rows are
-        # updated, then the missing ones inserted: an upsert would lock, so
-        # write, every unchanged row. (A NOT EXISTS insert was quadratic on
-        # the first run: a nested loop scanning the table it was filling,
-        # 137 s at 100k.)
-        self._update_changed_rows(
-            "custseg.partner.profit",
-            "custseg_run_profit_new",
-            SQL("n.partner_id = r.partner_id"),
-            figures,
-        )
-        cr.execute(
-            SQL(
-                """
-                INSERT INTO custseg_partner_profit (partner_id, run_id, %(names)s)
-                SELECT n.partner_id, %(run)s, %(new)s
-                  FROM custseg_run_profit_new n
-                    ON CONFLICT (partner_id) DO NOTHING
-                """,
-                names=names,
-                new=_columns("n", figures),
-                run=self.id,
-            )
-        )
-        cr.execute("DROP TABLE custseg_run_profit_load, custseg_run_profit_new")
-        self.env["custseg.partner.profit"].invalidate_model()
-
     def _phase_segment_pnl(self):
         """Recompute the segment P&L and write the rows that changed: every
         invoice of the window counts for the segment its customer was in on
@@ -800,30 +707,26 @@ class CustsegRun(models.Model):
     def _update_changed_rows(self, model_name, new_table, same_row, figures):
         """UPDATE the rows of ``model_name``'s table (alias r) whose
         ``figures`` differ from their ``same_row`` match in ``new_table``
-        (alias n); run_id (the run that last changed the row), and write_uid
-        and write_date where the model keeps them, only on those. An upsert
-        would lock, so write, every unchanged row. Returns the rows updated."""
-        model = self.env[model_name]
-        written = SQL("run_id, %s", _names(figures))
-        values = SQL("%s, %s", self.id, _columns("n", figures))
-        if model._log_access:
-            written = SQL("%s, write_uid, write_date", written)
-            values = SQL("%s, %s, NOW() AT TIME ZONE 'UTC'", values, self.env.uid)
+        (alias n); run_id (the run that last changed the row), write_uid and
+        write_date only on those. An upsert would lock, so write, every
+        unchanged row. Returns the rows updated."""
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE %(table)s r
-                   SET (%(written)s) = (%(values)s)
+                   SET (run_id, %(names)s, write_uid, write_date)
+                       = (%(run)s, %(new)s, %(uid)s, NOW() AT TIME ZONE 'UTC')
                   FROM %(new_table)s n
                  WHERE %(same_row)s
                    AND (%(old)s) IS DISTINCT FROM (%(new)s)
                 """,
-                table=SQL.identifier(model._table),
+                table=SQL.identifier(self.env[model_name]._table),
                 new_table=SQL.identifier(new_table),
-                written=written,
-                values=values,
+                names=_names(figures),
                 new=_columns("n", figures),
                 old=_columns("r", figures),
+                run=self.id,
+                uid=self.env.uid,
                 same_row=same_row,
             )
         )

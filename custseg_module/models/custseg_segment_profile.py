@@ -69,8 +69,10 @@ class CustsegSegmentProfile(models.Model):
         for kind, column in (("product", "product_id"), ("category", "categ_id")):
             if lines is None or column not in lines or not len(lines):
                 continue
+            # Lines without a category (NaN) are left out by the engine: no
+            # dropna, which copied every line (0.8 GB at 1M customers).
             table = segment_profiles(
-                lines.dropna(subset=[column]),
+                lines,
                 as_of,
                 segment_of,
                 lookback_days=lookback_days or 36500,

@@ -45,6 +45,16 @@ MANUAL_FIELDS = {"customer_segment_id", "segment_locked", "segment_date"}
 MODULE_FIELDS = {*WRITTEN_FIELDS, "segment_followup_done_date"}
 
 
+def _figure_search(name):
+    """The search method of the figure field ``name`` (one per field, as
+    ``fields.search`` names a method)."""
+
+    def search(self, operator, value):
+        return self._search_custseg_figure(name, operator, value)
+
+    return search
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -204,15 +214,16 @@ class ResPartner(models.Model):
         groups=SEGMENTATION_USER,
     )
 
-    # The last run's profit figures of the commercial partner (custseg.partner
-    # .profit): read, never stored here, as they move every day.
+    # The last run's profit figures of the commercial partner, in the figure
+    # table too: searchable and sortable (the customers who lose money).
     profit_currency_id = fields.Many2one(
         "res.currency",
-        compute="_compute_profit_figures",
+        compute="_compute_profit_currency_id",
         groups=SEGMENTATION_USER,
     )
     profit_revenue = fields.Monetary(
-        compute="_compute_profit_figures",
+        compute="_compute_custseg_figures",
+        search="_search_profit_revenue",
         currency_field="profit_currency_id",
         string="Window Net Revenue",
         help="Net revenue over the lookback window, refunds deducted, from the "
@@ -220,25 +231,29 @@ class ResPartner(models.Model):
         groups=SEGMENTATION_USER,
     )
     profit_cost = fields.Monetary(
-        compute="_compute_profit_figures",
+        compute="_compute_custseg_figures",
+        search="_search_profit_cost",
         currency_field="profit_currency_id",
         string="Cost of Goods",
         groups=SEGMENTATION_USER,
     )
     profit_margin = fields.Monetary(
-        compute="_compute_profit_figures",
+        compute="_compute_custseg_figures",
+        search="_search_profit_margin",
         currency_field="profit_currency_id",
         string="Gross Margin",
         groups=SEGMENTATION_USER,
     )
     profit_cost_to_serve = fields.Monetary(
-        compute="_compute_profit_figures",
+        compute="_compute_custseg_figures",
+        search="_search_profit_cost_to_serve",
         currency_field="profit_currency_id",
         string="Cost to Serve",
         groups=SEGMENTATION_USER,
     )
     profit_amount = fields.Monetary(
-        compute="_compute_profit_figures",
+        compute="_compute_custseg_figures",
+        search="_search_profit_amount",
         currency_field="profit_currency_id",
         string="Profit",
         help="Gross margin minus cost to serve, from the last run.",
@@ -262,14 +277,34 @@ class ResPartner(models.Model):
             for name in names:
                 partner[name] = row.get(name, 0.0)
 
-    def _search_purchase_probability(self, operator, value):
-        return self._search_custseg_figure("purchase_probability", operator, value)
+    def _compute_profit_currency_id(self):
+        # sudo: the currency of the partner's own figures, behind the groups.
+        figures = (
+            self.env["custseg.partner.figure"]
+            .sudo()
+            .search_read(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id", "currency_id"],
+            )
+        )
+        currency_of = {
+            row["partner_id"][0]: row["currency_id"][0]
+            for row in figures
+            if row["currency_id"]
+        }
+        for partner in self:
+            partner.profit_currency_id = currency_of.get(
+                partner.commercial_partner_id.id, self.env.company.currency_id.id
+            )
 
-    def _search_predicted_clv(self, operator, value):
-        return self._search_custseg_figure("predicted_clv", operator, value)
-
-    def _search_purchase_gap_days(self, operator, value):
-        return self._search_custseg_figure("purchase_gap_days", operator, value)
+    _search_purchase_probability = _figure_search("purchase_probability")
+    _search_predicted_clv = _figure_search("predicted_clv")
+    _search_purchase_gap_days = _figure_search("purchase_gap_days")
+    _search_profit_revenue = _figure_search("profit_revenue")
+    _search_profit_cost = _figure_search("profit_cost")
+    _search_profit_margin = _figure_search("profit_margin")
+    _search_profit_cost_to_serve = _figure_search("profit_cost_to_serve")
+    _search_profit_amount = _figure_search("profit_amount")
 
     def _check_custseg_figure_access(self, name):
         """The figure fields' groups, which Odoo checks on reads but not in a
@@ -302,22 +337,6 @@ class ResPartner(models.Model):
             SQL.identifier(field_expr),
             commercial,
         )
-
-    def _compute_profit_figures(self):
-        figures = self.env["custseg.partner.profit"].search(
-            [("partner_id", "in", self.commercial_partner_id.ids)]
-        )
-        by_partner = {figure.partner_id.id: figure for figure in figures}
-        for partner in self:
-            figure = by_partner.get(partner.commercial_partner_id.id)
-            partner.profit_currency_id = (
-                figure.currency_id if figure else self.env.company.currency_id
-            )
-            partner.profit_revenue = figure.revenue if figure else 0.0
-            partner.profit_cost = figure.cost if figure else 0.0
-            partner.profit_margin = figure.margin if figure else 0.0
-            partner.profit_cost_to_serve = figure.cost_to_serve if figure else 0.0
-            partner.profit_amount = figure.profit if figure else 0.0
 
     @api.model
     def _commercial_fields(self):

@@ -96,19 +96,27 @@ class ProfitCommon(CustsegCommon):
         return move
 
     def _figures(self, partner):
-        figure = self.env["custseg.partner.profit"].search(
+        figure = self.env["custseg.partner.figure"].search(
             [("partner_id", "=", partner.id)]
         )
         self.assertEqual(len(figure), 1)
         return figure
 
+    def _row_version(self, partner):
+        """Where the customer's figure row is: a new place once rewritten."""
+        self.env.cr.execute(
+            "SELECT ctid::text FROM custseg_partner_figure WHERE partner_id = %s",
+            [partner.id],
+        )
+        return self.env.cr.fetchone()[0]
+
     def _assert_figures(self, partner, revenue, cost, serve):
         figure = self._figures(partner)
-        self.assertAlmostEqual(figure.revenue, revenue, places=2)
-        self.assertAlmostEqual(figure.cost, cost, places=2)
-        self.assertAlmostEqual(figure.margin, revenue - cost, places=2)
-        self.assertAlmostEqual(figure.cost_to_serve, serve, places=2)
-        self.assertAlmostEqual(figure.profit, revenue - cost - serve, places=2)
+        self.assertAlmostEqual(figure.profit_revenue, revenue, places=2)
+        self.assertAlmostEqual(figure.profit_cost, cost, places=2)
+        self.assertAlmostEqual(figure.profit_margin, revenue - cost, places=2)
+        self.assertAlmostEqual(figure.profit_cost_to_serve, serve, places=2)
+        self.assertAlmostEqual(figure.profit_amount, revenue - cost - serve, places=2)
         # The partner's Segmentation page reads the same row.
         self.assertAlmostEqual(partner.profit_amount, revenue - cost - serve, places=2)
         self.assertAlmostEqual(partner.profit_margin, revenue - cost, places=2)
@@ -241,6 +249,13 @@ class TestCustomerProfit(ProfitCommon):
         self.assertIn("111.1 %", run.whale_summary)
         self.assertIn("80.0 %", run.whale_summary)
         self.assertIn("1 customers have a negative profit", run.whale_summary)
+        # The customers who lose money are found, and ranked, by their profit.
+        Partner = self.env["res.partner"]
+        ids = [p.id for p in population.values()]
+        losing = Partner.search([("id", "in", ids), ("profit_amount", "<", 0)])
+        self.assertEqual(losing, population["P5"])
+        ranked = Partner.search([("id", "in", ids)], order="profit_amount desc")
+        self.assertEqual(ranked.mapped("name"), [f"Profit P{n}" for n in range(1, 6)])
         # Analysis › Whale Curve shows the latest run's points only.
         latest = self.env["custseg.run.whale.point"].search([("latest", "=", True)])
         self.assertEqual(latest.run_id, run)
@@ -364,7 +379,7 @@ class TestCustomerProfit(ProfitCommon):
             for month in (date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1))
         }
         self.assertEqual(len(months[date(2026, 4, 1)]), 1)
-        self.assertEqual(self._figures(repriced).run_id, first)
+        repriced_row = self._row_version(repriced)
 
         # A new product cost, and a customer archived: nothing else changes.
         gadget.standard_price = 30.0
@@ -372,27 +387,28 @@ class TestCustomerProfit(ProfitCommon):
         second = self._run()
         # The new cost is picked up, in the customer's row and in June's P&L.
         self._assert_figures(repriced, revenue=100.0, cost=60.0, serve=0.0)
-        self.assertEqual(self._figures(repriced).run_id, second)
+        self.assertNotEqual(self._row_version(repriced), repriced_row)
         june = pnl.search([("month", "=", date(2026, 6, 1))])
         self.assertEqual(june, months[date(2026, 6, 1)])
         self.assertEqual(june.run_id, second)
         self.assertAlmostEqual(june.cost, 60.0, places=2)
-        # Unchanged figures are not rewritten: they keep the run that wrote them.
         self._assert_figures(steady, revenue=100.0, cost=40.0, serve=0.0)
-        self.assertEqual(self._figures(steady).run_id, first)
         may = pnl.search([("month", "=", date(2026, 5, 1))])
         self.assertEqual(may, months[date(2026, 5, 1)])
         self.assertEqual(may.run_id, first)
         self.assertAlmostEqual(may.revenue, 100.0, places=2)
+        # A run that changes nothing rewrites no figure row.
+        versions = {p: self._row_version(p) for p in (steady, repriced)}
+        self._run()
+        self.assertEqual({p: self._row_version(p) for p in versions}, versions)
         # The archived customer's row and its only month are gone.
         self.assertFalse(
-            self.env["custseg.partner.profit"].search([("partner_id", "=", leaving.id)])
+            self.env["custseg.partner.figure"].search([("partner_id", "=", leaving.id)])
         )
         self.assertFalse(months[date(2026, 4, 1)].exists())
         # Deleting the older run keeps the figures it wrote.
         first.unlink()
         self._assert_figures(steady, revenue=100.0, cost=40.0, serve=0.0)
-        self.assertFalse(self._figures(steady).run_id)
         self.assertTrue(may.exists())
         self.assertFalse(may.run_id)
 

@@ -32,7 +32,6 @@ ACCESS_MATRIX = {
     # The grid editor: managers only (it rewrites the segments).
     "custseg.grid.editor": ("", "rwcd"),
     "custseg.grid.editor.line": ("", "rwcd"),
-    "custseg.partner.profit": ("r", "rd"),
     "custseg.run.whale.point": ("r", "rd"),
     # The run's calibration table: written by the run only.
     "custseg.run.calibration.bin": ("r", "rd"),

@@ -10,7 +10,7 @@ Where a figure is stored:
   (segment, tier, stage, scores, purchase figures); a run rewrites a partner
   only when one of these differs (docs/performance.md).
 - ``custseg_partner_figure``: the figures that move every day (likelihood,
-  CLV), one row per commercial partner, built to be rewritten nightly.
+  CLV, profit), one row per commercial partner, built to be rewritten nightly.
 - ``custseg_partner_recommendation``: each customer's recommended products,
   one row per commercial partner holding them as arrays (not a field of this
   map: the recommendation phase writes it; models/custseg_recommendation.py).
@@ -43,6 +43,15 @@ FIELD_MAP = (
     StoredFigure("predicted_clv", "predicted_clv", "numeric", 2, FIGURE_TABLE),
     # Moves only with a new invoice, but read with the figures it explains.
     StoredFigure("purchase_gap", "purchase_gap_days", "numeric", 1, FIGURE_TABLE),
+    # The profit phase's figures over the lookback window (models/
+    # custseg_run_profit.py), in the run company's currency.
+    StoredFigure("profit_revenue", "profit_revenue", "numeric", 2, FIGURE_TABLE),
+    StoredFigure("profit_cost", "profit_cost", "numeric", 2, FIGURE_TABLE),
+    StoredFigure("profit_margin", "profit_margin", "numeric", 2, FIGURE_TABLE),
+    StoredFigure(
+        "profit_cost_to_serve", "profit_cost_to_serve", "numeric", 2, FIGURE_TABLE
+    ),
+    StoredFigure("profit_amount", "profit_amount", "numeric", 2, FIGURE_TABLE),
 )
 
 # The write-back's COPY: a column type -> its wire type in the temp table.
