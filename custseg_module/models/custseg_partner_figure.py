@@ -8,6 +8,8 @@ from ..tools.field_map import FIGURE_TABLE
 # Room on each page for the nightly new row versions: updates stay HOT (no
 # index covers a figure), so the table neither grows nor touches its indexes.
 FIGURE_FILLFACTOR = 70
+LOG_ACCESS_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
+LEGACY_PROFIT_TABLE = "custseg_partner_profit"
 
 
 class CustsegPartnerFigure(models.Model):
@@ -74,10 +76,22 @@ class CustsegPartnerFigure(models.Model):
     )
 
     def init(self):
-        self.env.cr.execute(
+        cr = self.env.cr
+        table = SQL.identifier(self._table)
+        cr.execute(
+            SQL("ALTER TABLE %s SET (fillfactor = %s)", table, FIGURE_FILLFACTOR)
+        )
+        # What 1.3.0 had and an update leaves: this table's log-access columns
+        # (two foreign-key checks a row) and the profit table whose figures
+        # are now here.
+        cr.execute(
             SQL(
-                "ALTER TABLE %s SET (fillfactor = %s)",
-                SQL.identifier(self._table),
-                FIGURE_FILLFACTOR,
+                "ALTER TABLE %s %s",
+                table,
+                SQL(", ").join(
+                    SQL("DROP COLUMN IF EXISTS %s", SQL.identifier(column))
+                    for column in LOG_ACCESS_COLUMNS
+                ),
             )
         )
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(LEGACY_PROFIT_TABLE)))

@@ -7,6 +7,7 @@ from datetime import date
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
+from odoo.tools.sql import column_exists, table_exists
 
 from .common import CustsegCommon
 
@@ -411,6 +412,22 @@ class TestCustomerProfit(ProfitCommon):
         self._assert_figures(steady, revenue=100.0, cost=40.0, serve=0.0)
         self.assertTrue(may.exists())
         self.assertFalse(may.run_id)
+
+    def test_update_from_1_3_drops_what_the_figures_replaced(self):
+        """1.3.0 kept profit in custseg_partner_profit and log-access columns
+        on the figure table: an update (the model's init) drops both."""
+        cr = self.env.cr
+        cr.execute("CREATE TABLE custseg_partner_profit (partner_id integer)")
+        cr.execute(
+            """ALTER TABLE custseg_partner_figure
+                 ADD COLUMN create_uid integer REFERENCES res_users (id),
+                 ADD COLUMN write_date timestamp"""
+        )
+        self.env["custseg.partner.figure"].init()
+        self.assertFalse(table_exists(cr, "custseg_partner_profit"))
+        for column in ("create_uid", "write_date"):
+            self.assertFalse(column_exists(cr, "custseg_partner_figure", column))
+        self.env["custseg.partner.figure"].init()  # nothing left: no error
 
     def test_segment_form_shows_this_and_last_month_profit(self):
         self._settings()
