@@ -8,6 +8,7 @@ import pytest
 from custseg_module.tools.copy_codec import (
     COPY_BINARY_SIGNATURE,
     CopyBinaryColumns,
+    CopyBinaryStream,
     read_copy_binary,
     write_copy_binary,
 )
@@ -106,3 +107,27 @@ def test_a_null_is_refused_as_it_arrives():
     stream[21:25] = (-1).to_bytes(4, "big", signed=True)  # the first field: NULL
     with pytest.raises(ValueError):
         _streamed(bytes(stream), 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("size", "batch_rows"), [(1, 1), (13, 7), (8192, 1 << 16), (-1, 3)]
+)
+def test_a_stream_reads_as_the_whole_data(size, batch_rows):
+    rng = np.random.default_rng(5)
+    columns = [
+        rng.integers(-(2**31), 2**31, 100).astype(">i4"),
+        rng.normal(size=100).astype(">f8"),
+    ]
+    stream = CopyBinaryStream(columns, batch_rows)
+    pieces = []
+    while piece := stream.read(size):
+        assert size < 0 or len(piece) <= size
+        pieces.append(piece)
+    assert b"".join(pieces) == write_copy_binary(columns)
+    assert stream.read(size) == b""
+
+
+def test_a_stream_of_no_rows_is_the_header_and_trailer():
+    columns = [np.array([], dtype=">i4"), np.array([], dtype=">f8")]
+    stream = CopyBinaryStream(columns)
+    assert stream.read(1 << 20) + stream.read(1 << 20) == write_copy_binary(columns)

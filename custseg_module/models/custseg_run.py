@@ -890,7 +890,6 @@ class CustsegRun(models.Model):
         table = RunResult(self.env.cr)
         table.load(columns, labels)
         del columns
-        self._delete_other_figures(table)
         deferred = self._lock_rows(table)
         self._write_partners(table)
         self._write_figures(table)
@@ -1053,19 +1052,6 @@ class CustsegRun(models.Model):
             )
         )
         self.env["res.partner"].invalidate_model(WRITTEN_FIELDS)
-
-    def _delete_other_figures(self, table):
-        """The daily figures of customers the run no longer segments
-        (archived, merged) go; before the locks, so that a deferred customer
-        keeps its figures with the rest of its old values."""
-        self.env.cr.execute(
-            SQL(
-                """DELETE FROM custseg_partner_figure f
-                    WHERE NOT EXISTS (SELECT 1 FROM %s t
-                                       WHERE t.partner_id = f.partner_id)""",
-                table.table,
-            )
-        )
 
     def _write_figures(self, table):
         """Upsert the daily-moving figures, rewriting only the rows that
@@ -1247,11 +1233,11 @@ class CustsegRun(models.Model):
     def _phase_invoice_lines(self, lookback_days):
         """The lines of :meth:`_invoice_lines_query` over the lookback window
         as a DataFrame: partner_id, product_id, day (days since 1970-01-01,
-        as the engine takes them) as int32, categ_id as float32 (NaN: none;
-        exact, ids are far below 2**24) and quantity as float64 (netting
+        as the engine takes them) as int32 and quantity as float64 (netting
         refunds of fractional quantities in float32 could leave a residue
         and count a purchase: 4 bytes a line are not worth a changed
-        result)."""
+        result). The segment profiles add the categories
+        (:meth:`_add_line_categories`)."""
         date_from = self.as_of - timedelta(days=lookback_days or 36500)
         query = self.env.cr.mogrify(self._invoice_lines_query(date_from))
         rows = CopyBinaryColumns(
@@ -1269,9 +1255,14 @@ class CustsegRun(models.Model):
             b"COPY (" + query + b") TO STDOUT WITH (FORMAT binary)", rows
         )
         self._set_local_setting("work_mem", previous_work_mem)
-        columns = rows.result()
-        del rows
-        product = columns["product_id"]
+        # copy=False: the frame takes the arrays as they are, unconsolidated.
+        return pd.DataFrame(rows.result(), copy=False)
+
+    def _add_line_categories(self, lines):
+        """Each line's product category as ``lines["categ_id"]``, float32
+        (NaN: none; exact, ids are far below 2**24). Added after the
+        recommendations, whose peak it would raise (4 bytes a line)."""
+        product = lines["product_id"].to_numpy()
         product_ids = np.unique(product)
         # The category per product (a few thousand rows), not per line: the
         # lines' query needs no join to the product tables.
@@ -1295,17 +1286,7 @@ class CustsegRun(models.Model):
             categ[start : start + (1 << 22)] = by_product[
                 product[start : start + (1 << 22)]
             ]
-        # copy=False: the frame takes the arrays as they are, unconsolidated.
-        return pd.DataFrame(
-            {
-                "partner_id": columns["partner_id"],
-                "product_id": product,
-                "categ_id": categ,
-                "day": columns["day"],
-                "quantity": columns["quantity"],
-            },
-            copy=False,
-        )
+        lines["categ_id"] = categ
 
     def _invoice_watermark(self, lookback_days):
         """What the recommendations were computed from, cheaply: the last
@@ -1347,6 +1328,8 @@ class CustsegRun(models.Model):
         """Each segment's profile (custseg.segment.profile), on the segments
         just written; its products and categories from ``lines``, kept as
         they are when there are none (no invoice changed)."""
+        if lines is not None:
+            self._add_line_categories(lines)
         self.env["custseg.segment.profile"]._refresh(
             lines, self.as_of, result, lookback_days
         )

@@ -402,10 +402,9 @@ class TestCustomerProfit(ProfitCommon):
         versions = {p: self._row_version(p) for p in (steady, repriced)}
         self._run()
         self.assertEqual({p: self._row_version(p) for p in versions}, versions)
-        # The archived customer's row and its only month are gone.
-        self.assertFalse(
-            self.env["custseg.partner.figure"].search([("partner_id", "=", leaving.id)])
-        )
+        # The archived customer keeps its figures as they were, as it keeps
+        # its segment (TestBadInput); its only month of the P&L is gone.
+        self._assert_figures(leaving, revenue=70.0, cost=40.0, serve=0.0)
         self.assertFalse(months[date(2026, 4, 1)].exists())
         # Deleting the older run keeps the figures it wrote.
         first.unlink()

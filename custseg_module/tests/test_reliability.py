@@ -876,6 +876,8 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         History = self.env["custseg.partner.history"]
         self.assertTrue(History.search([("partner_id", "=", drop.id)]))
         keep_state = self._partner_state()[keep.id]
+        keep_offers = keep.recommendation_ids.mapped(lambda o: (o.rank, o.product_id))
+        self.assertTrue(drop.recommendation_ids)
 
         # A user merges the duplicates with Odoo's merge wizard.
         self.env["base.partner.merge.automatic.wizard"].with_user(
@@ -885,6 +887,11 @@ class TestBadInput(ReliabilityMixin, CustsegCommon):
         # The survivor keeps its own figures, not a mix of both customers';
         # the next run recomputes it.
         self.assertEqual(self._partner_state()[keep.id], keep_state)
+        keep.invalidate_recordset(["recommendation_ids"])
+        self.assertEqual(
+            keep.recommendation_ids.mapped(lambda o: (o.rank, o.product_id)),
+            keep_offers,
+        )
         self.assertEqual(len(History.search([("partner_id", "=", keep.id)])), 2)
 
         second = self._run()

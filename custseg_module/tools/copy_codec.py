@@ -10,6 +10,8 @@ cell; binary rows of one fixed width need neither.
 import numpy as np
 
 COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# What copy_expert reads from a CopyBinaryStream at a time (its default is 8 KB).
+COPY_READ_BYTES = 1 << 20
 
 
 def _header_length(data):
@@ -101,9 +103,9 @@ class CopyBinaryColumns:
         return result
 
 
-def write_copy_binary(columns):
-    """``COPY … FROM STDIN (FORMAT binary)`` data of equally long numpy
-    arrays, one per column, each of a fixed-width big-endian dtype."""
+def _encode_rows(columns):
+    """The rows of equally long numpy arrays, one per column, each of a
+    fixed-width big-endian dtype, as binary COPY rows (no header)."""
     row_dtype = np.dtype(
         [("fields", ">i2")]
         + [
@@ -117,5 +119,49 @@ def write_copy_binary(columns):
     for index, values in enumerate(columns):
         rows[f"size{index}"] = values.dtype.itemsize
         rows[f"value{index}"] = values
+    return rows.tobytes()
+
+
+def write_copy_binary(columns):
+    """``COPY … FROM STDIN (FORMAT binary)`` data of equally long numpy
+    arrays, one per column, each of a fixed-width big-endian dtype."""
     # Signature, flags and header extension length (both 0), rows, trailer.
-    return b"".join((COPY_BINARY_SIGNATURE, bytes(8), rows.tobytes(), b"\xff\xff"))
+    return b"".join(
+        (COPY_BINARY_SIGNATURE, bytes(8), _encode_rows(columns), b"\xff\xff")
+    )
+
+
+class CopyBinaryStream:
+    """The data of :func:`write_copy_binary` as a file that
+    ``cursor.copy_expert("COPY … FROM STDIN (FORMAT binary)", stream)`` reads,
+    encoded ``batch_rows`` rows at a time as it is read: the whole stream
+    never exists at once (twice 310 MB for 5M recommendations)."""
+
+    def __init__(self, columns, batch_rows=1 << 16):
+        self._pieces = self._encode(list(columns), batch_rows)
+        self._piece = memoryview(b"")
+        self._position = 0
+
+    @staticmethod
+    def _encode(columns, batch_rows):
+        yield COPY_BINARY_SIGNATURE + bytes(8)
+        count = len(columns[0]) if columns else 0
+        for start in range(0, count, batch_rows):
+            yield _encode_rows(
+                [values[start : start + batch_rows] for values in columns]
+            )
+        yield b"\xff\xff"
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            rest = bytes(self._piece[self._position :]) + b"".join(self._pieces)
+            self._piece, self._position = memoryview(b""), 0
+            return rest
+        while self._position >= len(self._piece):
+            piece = next(self._pieces, None)
+            if piece is None:
+                return b""
+            self._piece, self._position = memoryview(piece), 0
+        data = bytes(self._piece[self._position : self._position + size])
+        self._position += len(data)
+        return data

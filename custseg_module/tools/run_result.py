@@ -12,11 +12,9 @@ write-back (a user edit held their row) are removed from it, so no later phase
 treats them as written.
 """
 
-import io
-
 from odoo.tools import SQL
 
-from .copy_codec import write_copy_binary
+from .copy_codec import COPY_READ_BYTES, CopyBinaryStream
 from .field_map import FIELD_MAP, PARTNER_TABLE, WIRE_TYPES, fields_in
 
 RESULT_TABLE = "custseg_run_result"
@@ -71,7 +69,8 @@ class RunResult:
                     SQL.identifier(WIRE_TABLE),
                 )
             ),
-            io.BytesIO(write_copy_binary(columns)),
+            CopyBinaryStream(columns),
+            size=COPY_READ_BYTES,
         )
         decoded = [SQL("e.partner_id"), SQL("e.segment_id")]
         for figure in FIELD_MAP:
