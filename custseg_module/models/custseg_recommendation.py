@@ -14,7 +14,7 @@ from ..tools.field_map import RECOMMENDATION_TABLE
 TOP_RECOMMENDATIONS = 5
 SCORE_DIGITS = 4
 # A recommendation's id: its customer's id times this, plus its rank.
-RANK_STRIDE = 8
+RANK_STRIDE = TOP_RECOMMENDATIONS + 1
 # Room on each page for a night's new row versions: updates stay HOT.
 RECOMMENDATION_FILLFACTOR = 90
 # 1.3.0 kept one row per recommendation in the model's own table.
@@ -27,7 +27,6 @@ REASONS = [
     ("bought_before", "Bought before"),
 ]
 REASON_CODES = [code for code, _label in REASONS]
-assert TOP_RECOMMENDATIONS < RANK_STRIDE
 
 
 class CustsegRecommendation(models.Model):
