@@ -87,6 +87,16 @@ MANAGER_GROUP = "custseg_module.group_custseg_manager"
 NAMED_CUSTOMERS = 5
 
 
+def _whole_numbers(values, slice_size=1 << 22):
+    """Whether every value is a whole number that int32 holds exactly; by
+    slices, so that no temporary is as long as ``values``."""
+    for start in range(0, len(values), slice_size):
+        part = values[start : start + slice_size]
+        if not (np.all(np.abs(part) < 2**31) and np.array_equal(part, np.trunc(part))):
+            return False
+    return True
+
+
 def _returns_ids(method):
     """Over RPC, send the returned run as its ids (``[id]``): Odoo 18 does so
     for a method marked @api.returns, Odoo 19 (which has no such decorator)
@@ -1239,11 +1249,11 @@ class CustsegRun(models.Model):
     def _phase_invoice_lines(self, lookback_days):
         """The lines of :meth:`_invoice_lines_query` over the lookback window
         as a DataFrame: partner_id, product_id, day (days since 1970-01-01,
-        as the engine takes them) as int32 and quantity as float64 (netting
-        refunds of fractional quantities in float32 could leave a residue
-        and count a purchase: 4 bytes a line are not worth a changed
-        result). The segment profiles add the categories
-        (:meth:`_add_line_categories`)."""
+        as the engine takes them) as int32 and quantity as int32 when every
+        line's is a whole number, as it nearly always is, else float64
+        (netting refunds of fractional quantities in float32 could leave a
+        residue and count a purchase). The segment profiles add the
+        categories (:meth:`_add_line_categories`)."""
         date_from = self.as_of - timedelta(days=lookback_days or 36500)
         query = self.env.cr.mogrify(self._invoice_lines_query(date_from))
         rows = CopyBinaryColumns(
@@ -1261,8 +1271,14 @@ class CustsegRun(models.Model):
             b"COPY (" + query + b") TO STDOUT WITH (FORMAT binary)", rows
         )
         self._set_local_setting("work_mem", previous_work_mem)
+        columns = rows.result()
+        del rows
+        if _whole_numbers(columns["quantity"]):
+            # Half the bytes, held through the recommendations' peak (138 MB
+            # at 1M customers); the engine nets them exactly all the same.
+            columns["quantity"] = columns["quantity"].astype(np.int32)
         # copy=False: the frame takes the arrays as they are, unconsolidated.
-        return pd.DataFrame(rows.result(), copy=False)
+        return pd.DataFrame(columns, copy=False)
 
     def _add_line_categories(self, lines):
         """Each line's product category as ``lines["categ_id"]``, float32

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
+import numpy as np
+
 from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import SQL
@@ -206,6 +208,37 @@ class TestRecommendations(CustsegGridCommon):
         seven_days = self._run(as_of=AS_OF + timedelta(days=7))
         self._assert_planted(planted, kept=False)
         self.assertEqual(seven_days.recommendation_date, AS_OF + timedelta(days=7))
+
+    def test_lines_hold_whole_quantities_in_four_bytes_and_fractions_as_they_are(self):
+        run = self._run()
+        whole = run._phase_invoice_lines(3650)
+        self.assertEqual(whole["quantity"].dtype, np.int32)
+        self.assertTrue(len(whole))
+        half = self.env["account.move"].create(
+            {
+                **self._invoice_values(self.target, AS_OF, 10.0),
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": self.cups.id,
+                            "quantity": 0.5,
+                            "price_unit": 5.0,
+                            "tax_ids": [Command.clear()],
+                        }
+                    )
+                ],
+            }
+        )
+        half.action_post()
+        self.env.flush_all()
+        lines = run._phase_invoice_lines(3650)
+        self.assertEqual(lines["quantity"].dtype, np.float64)
+        self.assertEqual(len(lines), len(whole) + 1)
+        # The same values, the half unit kept exactly.
+        self.assertEqual(
+            sorted(lines["quantity"].tolist()),
+            sorted([*whole["quantity"].astype(float).tolist(), 0.5]),
+        )
 
     def test_a_customer_deleted_takes_his_recommendations(self):
         self._run()
