@@ -27,6 +27,15 @@ REASONS = [
     ("bought_before", "Bought before"),
 ]
 REASON_CODES = [code for code, _label in REASONS]
+# RECOMMENDATION_TABLE's columns after partner_id, as init() creates them.
+STORED_COLUMNS = (
+    "segment_id",
+    "product_ids",
+    "scores",
+    "reasons",
+    "reason_product_ids",
+    "interval_days",
+)
 
 
 class CustsegRecommendation(models.Model):
@@ -253,10 +262,14 @@ class CustsegRecommendation(models.Model):
         """Bring RECOMMENDATION_TABLE to custseg_recommendation_new, writing
         only the customers whose recommendations differ: after a day's
         invoices 97 % are the same (docs/recommendations.md)."""
-        values = SQL(
-            "segment_id, product_ids, scores, reasons, reason_product_ids, "
-            "interval_days"
-        )
+
+        def columns(alias=None):
+            return SQL(", ").join(
+                SQL.identifier(alias, name) if alias else SQL.identifier(name)
+                for name in STORED_COLUMNS
+            )
+
+        values = columns()
         table = SQL.identifier(RECOMMENDATION_TABLE)
         cr.execute(
             SQL(
@@ -277,14 +290,8 @@ class CustsegRecommendation(models.Model):
                 """,
                 table=table,
                 values=values,
-                new=SQL(
-                    "n.segment_id, n.product_ids, n.scores, n.reasons, "
-                    "n.reason_product_ids, n.interval_days"
-                ),
-                old=SQL(
-                    "o.segment_id, o.product_ids, o.scores, o.reasons, "
-                    "o.reason_product_ids, o.interval_days"
-                ),
+                new=columns("n"),
+                old=columns("o"),
             )
         )
         written += cr.rowcount

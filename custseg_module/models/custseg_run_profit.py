@@ -680,7 +680,7 @@ class CustsegRun(models.Model):
         )
         written = cr.rowcount
         written += self._update_changed_rows(
-            "custseg.segment.pnl", "custseg_run_pnl_new", same_row, figures
+            "custseg_segment_pnl", "custseg_run_pnl_new", same_row, figures
         )
         cr.execute(
             SQL(
@@ -704,12 +704,12 @@ class CustsegRun(models.Model):
         )
         return written + cr.rowcount
 
-    def _update_changed_rows(self, model_name, new_table, same_row, figures):
-        """UPDATE the rows of ``model_name``'s table (alias r) whose
-        ``figures`` differ from their ``same_row`` match in ``new_table``
-        (alias n); run_id (the run that last changed the row), write_uid and
-        write_date only on those. An upsert would lock, so write, every
-        unchanged row. Returns the rows updated."""
+    def _update_changed_rows(self, table, new_table, same_row, figures):
+        """UPDATE the rows of ``table`` (alias r) whose ``figures`` differ from
+        their ``same_row`` match in ``new_table`` (alias n); write_uid,
+        write_date and run_id (the run that last changed the row) only on
+        those. An upsert would lock, so write, every unchanged row. Returns
+        the rows updated."""
         self.env.cr.execute(
             SQL(
                 """
@@ -720,7 +720,7 @@ class CustsegRun(models.Model):
                  WHERE %(same_row)s
                    AND (%(old)s) IS DISTINCT FROM (%(new)s)
                 """,
-                table=SQL.identifier(self.env[model_name]._table),
+                table=SQL.identifier(table),
                 new_table=SQL.identifier(new_table),
                 names=_names(figures),
                 new=_columns("n", figures),

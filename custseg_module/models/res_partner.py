@@ -218,7 +218,7 @@ class ResPartner(models.Model):
     # table too: searchable and sortable (the customers who lose money).
     profit_currency_id = fields.Many2one(
         "res.currency",
-        compute="_compute_profit_currency_id",
+        compute="_compute_custseg_figures",
         groups=SEGMENTATION_USER,
     )
     profit_revenue = fields.Monetary(
@@ -268,34 +268,17 @@ class ResPartner(models.Model):
             .sudo()
             .search_read(
                 [("partner_id", "in", self.commercial_partner_id.ids)],
-                ["partner_id", *names],
+                ["partner_id", "currency_id", *names],
             )
         )
         by_partner = {row["partner_id"][0]: row for row in figures}
+        company_currency = self.env.company.currency_id.id
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id, {})
             for name in names:
                 partner[name] = row.get(name, 0.0)
-
-    def _compute_profit_currency_id(self):
-        # sudo: the currency of the partner's own figures, behind the groups.
-        figures = (
-            self.env["custseg.partner.figure"]
-            .sudo()
-            .search_read(
-                [("partner_id", "in", self.commercial_partner_id.ids)],
-                ["partner_id", "currency_id"],
-            )
-        )
-        currency_of = {
-            row["partner_id"][0]: row["currency_id"][0]
-            for row in figures
-            if row["currency_id"]
-        }
-        for partner in self:
-            partner.profit_currency_id = currency_of.get(
-                partner.commercial_partner_id.id, self.env.company.currency_id.id
-            )
+            currency = row.get("currency_id")
+            partner.profit_currency_id = currency[0] if currency else company_currency
 
     _search_purchase_probability = _figure_search("purchase_probability")
     _search_predicted_clv = _figure_search("predicted_clv")
