@@ -10,7 +10,9 @@ from custseg_module.engine.recommend import (
     RECOMMENDATION_COLUMNS,
     _median_gaps,
     _similarity,
+    grouped_pairs,
     purchase_days,
+    purchase_pairs,
     recommend_products,
     segment_profiles,
 )
@@ -232,16 +234,22 @@ def test_co_purchase_pruning_drops_candidates_not_results(monkeypatch):
 
 def _narrow(lines):
     """The dtypes custseg.run._phase_invoice_lines gives: int32 ids and day
-    numbers, float32 categories (NaN: none), float64 quantities."""
+    numbers, float64 quantities."""
     day = (lines["date"] - pd.Timestamp("1970-01-01")).dt.days
     return pd.DataFrame(
         {
             "partner_id": lines["partner_id"].astype(np.int32),
             "product_id": lines["product_id"].astype(np.int32),
-            "categ_id": lines["categ_id"].astype(np.float32),
             "day": day.astype(np.int32),
             "quantity": lines["quantity"],
         }
+    )
+
+
+def _categories(products):
+    """Product id -> category id (product % 7), none for every 11th product."""
+    return pd.Series(
+        [np.nan if p % 11 == 0 else float(p % 7) for p in products], index=products
     )
 
 
@@ -252,17 +260,17 @@ def test_narrow_dtypes_and_customer_blocks_give_the_same_output(monkeypatch):
     from custseg_module.engine import recommend
 
     wide = _random_log(5, customers=400, lines=6000)
-    wide["categ_id"] = (wide["product_id"] % 7).astype(np.float64)
-    wide.loc[wide["product_id"] % 11 == 0, "categ_id"] = np.nan
+    categories = _categories(range(1, 70))
     segments = pd.Series({p: f"s{p % 4}" for p in range(1, 380)})
 
     def outputs(lines):
         result = recommend_products(
             lines, AS_OF, segments=segments, allowed_products=range(1, 50)
         )
+        pairs = purchase_pairs(lines, AS_OF)
         profiles = [
-            segment_profiles(lines, AS_OF, segments, group_column=column)
-            for column in ("product_id", "categ_id")
+            segment_profiles(lines, AS_OF, segments),
+            segment_profiles(grouped_pairs(pairs, categories), AS_OF, segments),
         ]
         return result, profiles
 
@@ -295,8 +303,8 @@ def test_narrow_dtypes_and_customer_blocks_give_the_same_output(monkeypatch):
         for lines in (wide, narrow):
             blocks.clear()
             result, profiles = outputs(lines)
-            # One block, or 97 lines a block: dozens of them (fewer for the
-            # categories: lines without one are left out).
+            # Read three times (recommendations, products, the pairs of the
+            # categories): in one block, or 97 lines a block, dozens of them.
             assert len(blocks) == 3
             assert set(blocks) == {1} if block_lines > 97 else min(blocks) > 50
             pd.testing.assert_frame_equal(result, expected, check_exact=False)
@@ -304,16 +312,45 @@ def test_narrow_dtypes_and_customer_blocks_give_the_same_output(monkeypatch):
                 pd.testing.assert_frame_equal(got, want, check_exact=False)
 
 
-def test_profiles_leave_out_lines_without_a_category_as_dropna_would():
-    """The run passes its lines whole (no copy): lines whose category is NaN
-    count for nothing, exactly as if they had been dropped."""
-    lines = _random_log(9, customers=300, lines=4000)
-    lines["categ_id"] = (lines["product_id"] % 5).astype(np.float32)
-    lines.loc[lines["product_id"] % 3 == 0, "categ_id"] = np.nan
-    segments = pd.Series({p: f"s{p % 3}" for p in range(1, 300)})
-    whole = segment_profiles(lines, AS_OF, segments, group_column="categ_id")
-    dropped = segment_profiles(
-        lines.dropna(subset=["categ_id"]), AS_OF, segments, group_column="categ_id"
+def test_recommendations_and_profiles_from_the_pairs_are_those_of_the_lines():
+    """The run reads its lines once into purchase pairs and drops them: what
+    it recommends and profiles from the pairs is what the lines give."""
+    lines = _random_log(11, customers=350, lines=5000)
+    segments = pd.Series({p: f"s{p % 3}" for p in range(1, 340)})
+    pairs = purchase_pairs(lines, AS_OF, lookback_days=120)
+    options = {"segments": segments, "allowed_products": range(2, 60)}
+    from_lines = recommend_products(lines, AS_OF, lookback_days=120, **options)
+    assert from_lines["reason"].nunique() == 4
+    pd.testing.assert_frame_equal(
+        recommend_products(pairs, AS_OF, **options), from_lines
     )
-    assert len(whole) > 5
-    pd.testing.assert_frame_equal(whole, dropped)
+    profile = segment_profiles(lines, AS_OF, segments, lookback_days=120)
+    assert len(profile) > 5
+    pd.testing.assert_frame_equal(segment_profiles(pairs, AS_OF, segments), profile)
+    with pytest.raises(ValueError, match="min_repeats=2, not 3"):
+        recommend_products(pairs, AS_OF, min_repeats=3)
+
+
+def test_grouped_pairs_are_the_distinct_groups_each_customer_bought():
+    """A customer bought a category when they bought one of its products on
+    a day of positive net quantity; products without a category (NaN or
+    absent) count for nothing, as a pandas merge and drop_duplicates say."""
+    lines = _random_log(9, customers=300, lines=4000)
+    categories = _categories(range(1, 55))  # products 55+ have none at all
+    pairs = grouped_pairs(purchase_pairs(lines, AS_OF), categories)
+    expected = (
+        purchase_days(lines, AS_OF)
+        .assign(group=lambda d: d["product_id"].map(categories))
+        .dropna(subset=["group"])
+        .drop_duplicates(["partner_id", "group"])
+        .sort_values(["partner_id", "group"])
+    )
+    assert expected["group"].nunique() == 7 and len(expected) > 900
+    assert len(pairs.customers) < lines["partner_id"].nunique()
+    np.testing.assert_array_equal(
+        pairs.customers[pairs.c], expected["partner_id"].to_numpy()
+    )
+    np.testing.assert_array_equal(pairs.products[pairs.p], expected["group"].to_numpy())
+    assert pairs.min_repeats is None and not len(pairs.times)
+    empty = grouped_pairs(purchase_pairs(lines, AS_OF), {})
+    assert not len(empty.c) and not len(empty.customers)

@@ -46,6 +46,11 @@ partner and rank; deterministic.
 ``segment_profiles(lines, as_of, segments)`` returns the products most
 over-represented in each segment (lift against all customers) with the share
 of the segment's customers buying each; see its docstring.
+
+Both take the lines, or the purchases read from them once by
+``purchase_pairs(lines, as_of, lookback_days)``; ``grouped_pairs(pairs,
+groups)`` turns those into purchases of product groups (the categories of
+the segment profiles).
 """
 
 from __future__ import annotations
@@ -157,7 +162,7 @@ def _integers(column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     return ints, valid
 
 
-def _purchase_blocks(lines, as_of, lookback_days, product_column):
+def _purchase_blocks(lines, as_of, lookback_days):
     """The kept products (sorted ids) and an iterator over blocks of whole
     customers, in customer order, each ``(customer ids, c, p, day)``: the
     distinct (c, p, day) with a positive net quantity, sorted, ``c`` the
@@ -166,13 +171,13 @@ def _purchase_blocks(lines, as_of, lookback_days, product_column):
     ``BLOCK_LINES`` lines) exist at a time: the whole window's at once took
     6 GB at 40M lines."""
     date_column = "day" if "day" in lines and "date" not in lines else "date"
-    needed = ("partner_id", product_column, date_column, "quantity")
+    needed = ("partner_id", "product_id", date_column, "quantity")
     missing = [c for c in needed if c not in lines]
     if missing:
         raise ValueError(f"lines: missing column(s) {', '.join(missing)}")
     as_of_day = as_of if isinstance(as_of, (int, np.integer)) else to_day(as_of)
     partner, partner_valid = _integers(lines["partner_id"])
-    product, product_valid = _integers(lines[product_column])
+    product, product_valid = _integers(lines["product_id"])
     quantity = lines["quantity"].to_numpy()
     if quantity.dtype.kind not in "iuf":
         quantity = _numbers(lines["quantity"])
@@ -273,7 +278,7 @@ def _kept_values(partner, product, day, keep):
 
 
 def _purchases(lines: pd.DataFrame, as_of: object, lookback_days: int) -> _Purchases:
-    products, blocks = _purchase_blocks(lines, as_of, lookback_days, "product_id")
+    products, blocks = _purchase_blocks(lines, as_of, lookback_days)
     ids, parts_c, parts_p, parts_day = [], [], [], []
     used = np.zeros(len(products), bool)
     for block_ids, c, p, day in blocks:
@@ -293,12 +298,15 @@ def _purchases(lines: pd.DataFrame, as_of: object, lookback_days: int) -> _Purch
     )
 
 
-class _Pairs(NamedTuple):
-    """Per (customer, product) bought: codes ``c`` and ``p`` (sorted by
-    both), the number of days bought (``times``, float32: exact below
-    2**24), the last one, and for the pairs bought on at least
+class PurchasePairs(NamedTuple):
+    """What each customer bought in the window, per (customer, product):
+    ``customers[c]`` bought ``products[p]``, codes ``c`` and ``p`` sorted by
+    both, one entry per pair; the number of days bought (``times``, float32:
+    exact below 2**24), the last one, and for the pairs bought on at least
     ``min_repeats`` days (``repeated``, their indices) the median interval
-    between those days."""
+    between those days. Computed once by :func:`purchase_pairs` for both
+    :func:`recommend_products` and :func:`segment_profiles`; a pairs of
+    :func:`grouped_pairs` (``min_repeats`` None) holds only the codes."""
 
     customers: np.ndarray
     products: np.ndarray
@@ -308,16 +316,69 @@ class _Pairs(NamedTuple):
     last: np.ndarray
     repeated: np.ndarray
     median_gap: np.ndarray
+    min_repeats: int | None
 
 
-def _pairs(
-    lines, as_of, lookback_days, min_repeats=None, product_column="product_id"
-) -> _Pairs:
+def purchase_pairs(
+    lines: pd.DataFrame, as_of: object, lookback_days: int = 365, min_repeats: int = 2
+) -> PurchasePairs:
+    """The purchases of ``lines`` (see the module docstring) per customer and
+    product, within ``lookback_days`` up to ``as_of``: read the lines once,
+    then recommend and profile from these, and the lines can go."""
+    if min_repeats < 2:
+        raise ValueError("min_repeats must be at least 2")
+    with single_thread():
+        return _pairs(lines, to_day(as_of), lookback_days, min_repeats)
+
+
+def grouped_pairs(pairs: PurchasePairs, groups) -> PurchasePairs:
+    """The customers of ``pairs`` per group of products they bought (e.g. the
+    product category), codes only: ``groups`` maps a product id to its group
+    id (a Series or a dict); a product without one (absent or NaN) counts for
+    nothing, and a customer who bought only such products is left out. One
+    sparse product: customers × products times products × groups."""
+    group_of = (
+        pd.Series(groups, dtype=np.float64)
+        .reindex(pairs.products)
+        .to_numpy(np.float64, na_value=np.nan)
+    )
+    member = np.flatnonzero(np.isfinite(group_of))
+    group_ids, group_code = np.unique(group_of[member], return_inverse=True)
+    n_customers, n_products = len(pairs.customers), len(pairs.products)
+    indptr = np.searchsorted(pairs.c, np.arange(n_customers + 1))
+    bought = sparse.csr_matrix(
+        (np.ones(len(pairs.c), np.float32), pairs.p, indptr),
+        shape=(n_customers, n_products),
+    )
+    membership = sparse.csr_matrix(
+        (np.ones(len(member), np.float32), (member, group_code)),
+        shape=(n_products, len(group_ids)),
+    )
+    # Summed duplicates: one entry per (customer, group) bought.
+    by_group = (bought @ membership).tocsr()
+    by_group.sort_indices()
+    counts = np.diff(by_group.indptr)
+    buyer = counts > 0
+    empty = np.zeros(0, np.float32)
+    return PurchasePairs(
+        customers=pairs.customers[buyer],
+        products=group_ids.astype(np.int64),
+        c=np.repeat(np.arange(int(buyer.sum()), dtype=np.int32), counts[buyer]),
+        p=by_group.indices.astype(np.int32),
+        times=empty,
+        last=np.zeros(0, np.int32),
+        repeated=np.zeros(0, np.int64),
+        median_gap=np.zeros(0, np.float64),
+        min_repeats=None,
+    )
+
+
+def _pairs(lines, as_of, lookback_days, min_repeats=None) -> PurchasePairs:
     """The purchases per (customer, product), reduced block by block: the
     purchase days of all customers never exist at once. Without
     ``min_repeats``, only the codes (``times`` and the rest empty)."""
-    products, blocks = _purchase_blocks(lines, as_of, lookback_days, product_column)
-    ids, parts = [], {name: [] for name in _Pairs._fields[2:]}
+    products, blocks = _purchase_blocks(lines, as_of, lookback_days)
+    ids, parts = [], {name: [] for name in PurchasePairs._fields[2:-1]}
     used = np.zeros(len(products), bool)
     offset = 0
     for block_ids, c, p, day in blocks:
@@ -341,7 +402,7 @@ def _pairs(
         offset += len(starts)
     code = (np.cumsum(used) - 1).astype(np.int32)
     parts["p"] = [code[p] for p in parts["p"]]
-    return _Pairs(
+    return PurchasePairs(
         _concatenate(ids, np.int64),
         products[used],
         _concatenate(parts["c"], np.int32),
@@ -350,6 +411,7 @@ def _pairs(
         _concatenate(parts["last"], np.int32),
         _concatenate(parts["repeated"], np.int64),
         _concatenate(parts["median_gap"], np.float64),
+        min_repeats,
     )
 
 
@@ -411,7 +473,7 @@ def _median_gaps(day: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
 
 
 def recommend_products(
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | PurchasePairs,
     as_of: object,
     segments: pd.Series | None = None,
     allowed_products: Iterable[int] | None = None,
@@ -423,11 +485,19 @@ def recommend_products(
     min_repeats: int = 2,
     due_within: int = 60,
 ) -> pd.DataFrame:
-    """Top ``top_n`` products per customer; see the module docstring."""
+    """Top ``top_n`` products per customer; see the module docstring.
+    ``lines``: invoice lines, or their :func:`purchase_pairs` (already
+    windowed: ``lookback_days`` does not apply, ``min_repeats`` must be
+    theirs)."""
     if top_n < 1 or neighbours < 1 or min_repeats < 2 or recent_days < 0:
         raise ValueError(
             "top_n and neighbours must be at least 1, min_repeats at least 2, "
             "recent_days at least 0"
+        )
+    if isinstance(lines, PurchasePairs) and lines.min_repeats != min_repeats:
+        raise ValueError(
+            f"the purchase pairs were computed for min_repeats={lines.min_repeats}, "
+            f"not {min_repeats}"
         )
     with single_thread():
         return _recommend(
@@ -457,7 +527,11 @@ def _recommend(
     due_within,
 ):
     as_of_day = to_day(as_of)
-    pairs = _pairs(lines, as_of_day, lookback_days, min_repeats)
+    if isinstance(lines, PurchasePairs):
+        pairs = lines
+    else:
+        pairs = _pairs(lines, as_of_day, lookback_days, min_repeats)
+    del lines
     if not len(pairs.c):
         return _empty_result()
     customers, products = pairs.customers, pairs.products
@@ -791,26 +865,31 @@ def _anchors(rows, cols, reason, mine, similarity):
 
 
 def segment_profiles(
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | PurchasePairs,
     as_of: object,
     segments: pd.Series,
     *,
     lookback_days: int = 365,
     top_n: int = 5,
     min_buyers: int = 2,
-    group_column: str = "product_id",
 ) -> pd.DataFrame:
-    """Per segment, the ``top_n`` products (or any other grouping column of
-    ``lines``, e.g. a category) with the highest lift: the share of the
-    segment's buying customers who bought it, divided by the share of all
-    buying customers who did. Only groups bought by at least ``min_buyers``
-    customers of the segment count (a lift of one buyer is noise).
+    """Per segment, the ``top_n`` products (or product groups, e.g.
+    categories, given the :func:`grouped_pairs`) with the highest lift: the
+    share of the segment's buying customers who bought it, divided by the
+    share of all buying customers who did. Only those bought by at least
+    ``min_buyers`` customers of the segment count (a lift of one buyer is
+    noise). ``lines``: invoice lines, or their :func:`purchase_pairs`
+    (already windowed: ``as_of`` and ``lookback_days`` do not apply).
 
-    Columns: ``segment``, ``rank`` (1 = highest lift), ``key`` (the group
-    column's value), ``share`` (0..1), ``lift``. Empty when nothing was bought.
+    Columns: ``segment``, ``rank`` (1 = highest lift), ``key`` (the product
+    or group id), ``share`` (0..1), ``lift``. Empty when nothing was bought.
     """
     columns = ["segment", "rank", "key", "share", "lift"]
-    pairs = _pairs(lines, as_of, lookback_days, product_column=group_column)
+    if isinstance(lines, PurchasePairs):
+        pairs = lines
+    else:
+        pairs = _pairs(lines, to_day(as_of), lookback_days)
+    del lines
     seg_of = pd.Series(segments).astype(object)
     seg_of = seg_of[~seg_of.index.duplicated(keep="last")]
     seg_names = seg_of.reindex(pairs.customers).to_numpy()

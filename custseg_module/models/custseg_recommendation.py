@@ -178,22 +178,22 @@ class CustsegRecommendation(models.Model):
         # the user who started it can read.
         return self.env["product.product"].sudo()._search(domain)
 
-    def _refresh(self, lines, as_of, segments, lookback_days):
+    def _refresh(self, purchases, as_of, segments):
         """Recompute every customer's top products and write the customers
         whose recommendations differ: one row per customer.
 
-        ``lines``: custseg.run._phase_invoice_lines's frame; ``segments``:
-        pandas Series partner id -> segment code of this run. Returns the
-        number of customers whose recommendations were written."""
+        ``purchases``: the engine's PurchasePairs of the run's invoice lines
+        (custseg.run._phase_recommendations); ``segments``: pandas Series
+        partner id -> segment code of this run. Returns the number of
+        customers whose recommendations were written."""
         allowed_query = self._allowed_product_ids()
         self.env.cr.execute(allowed_query.select())
         allowed = [row[0] for row in self.env.cr.fetchall()]
         result = recommend_products(
-            lines,
+            purchases,
             as_of,
             segments=segments,
             allowed_products=allowed,
-            lookback_days=lookback_days or 36500,
             top_n=TOP_RECOMMENDATIONS,
         )
         self.env.cr.execute(

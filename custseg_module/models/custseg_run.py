@@ -21,6 +21,7 @@ from odoo.sql_db import db_connect
 from odoo.tools import SQL
 
 from ..engine import segment_customers
+from ..engine.recommend import purchase_pairs
 from ..tools.copy_codec import CopyBinaryColumns
 from ..tools.field_map import (
     FIELD_MAP,
@@ -592,7 +593,7 @@ class CustsegRun(models.Model):
         # write-back and what follows, not for this.
         watermark = self._invoice_watermark(config.lookback_days)
         kept_from = self._kept_recommendations(watermark)
-        lines = timed(
+        purchases = timed(
             "recommendations",
             4,
             self._phase_recommendations,
@@ -605,15 +606,8 @@ class CustsegRun(models.Model):
         )
         history = timed("history", 6, self._phase_history, result_table, baseline)
         timed("segment_pnl", 7, self._phase_segment_pnl)
-        timed(
-            "segment_profiles",
-            8,
-            self._phase_segment_profiles,
-            result,
-            lines,
-            config.lookback_days,
-        )
-        del lines
+        timed("segment_profiles", 8, self._phase_segment_profiles, result, purchases)
+        del purchases
         followups = timed(
             "activities", 9, self._phase_activities, result_table, baseline
         )
@@ -1252,8 +1246,7 @@ class CustsegRun(models.Model):
         as the engine takes them) as int32 and quantity as int32 when every
         line's is a whole number, as it nearly always is, else float64
         (netting refunds of fractional quantities in float32 could leave a
-        residue and count a purchase). The segment profiles add the
-        categories (:meth:`_add_line_categories`)."""
+        residue and count a purchase)."""
         date_from = self.as_of - timedelta(days=lookback_days or 36500)
         query = self.env.cr.mogrify(self._invoice_lines_query(date_from))
         rows = CopyBinaryColumns(
@@ -1280,36 +1273,6 @@ class CustsegRun(models.Model):
         # copy=False: the frame takes the arrays as they are, unconsolidated.
         return pd.DataFrame(columns, copy=False)
 
-    def _add_line_categories(self, lines):
-        """Each line's product category as ``lines["categ_id"]``, float32
-        (NaN: none; exact, ids are far below 2**24). Added after the
-        recommendations, whose peak it would raise (4 bytes a line)."""
-        product = lines["product_id"].to_numpy()
-        product_ids = np.unique(product)
-        # The category per product (a few thousand rows), not per line: the
-        # lines' query needs no join to the product tables.
-        self.env.cr.execute(
-            """
-            SELECT pp.id, pt.categ_id
-              FROM product_product pp
-              JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             WHERE pp.id = ANY(%s)
-            """,
-            [product_ids.tolist()],
-        )
-        # NaN: no category (19.0 allows a product without one).
-        by_product = np.full(int(product_ids[-1]) + 1 if len(product) else 0, np.nan)
-        for product_id, categ_id in self.env.cr.fetchall():
-            by_product[product_id] = np.nan if categ_id is None else categ_id
-        by_product = by_product.astype(np.float32)
-        categ = np.empty(len(product), np.float32)
-        # By slices: an index array of every line would be int64.
-        for start in range(0, len(product), 1 << 22):
-            categ[start : start + (1 << 22)] = by_product[
-                product[start : start + (1 << 22)]
-            ]
-        lines["categ_id"] = categ
-
     def _invoice_watermark(self, lookback_days):
         """What the recommendations were computed from, cheaply: the last
         change to any invoice, the newest invoice and the lookback window."""
@@ -1335,26 +1298,29 @@ class CustsegRun(models.Model):
 
     def _phase_recommendations(self, result, lookback_days, refresh):
         """Each customer's next-best products (custseg.recommendation), from
-        the invoice lines (:meth:`_phase_invoice_lines`), which it returns for
-        the segment profiles; without ``refresh`` it keeps them as they are
-        and returns None."""
+        the purchases of the invoice lines (:meth:`_phase_invoice_lines`),
+        read once: it returns them (the engine's PurchasePairs) for the
+        segment profiles, and the lines go before the recommendations are
+        scored. Without ``refresh`` it keeps the offers as they are and
+        returns None."""
         if not refresh:
             return None
-        lines = self._phase_invoice_lines(lookback_days)
+        pairs = purchase_pairs(
+            self._phase_invoice_lines(lookback_days),
+            self.as_of,
+            lookback_days or 36500,
+        )
         self.env["custseg.recommendation"]._refresh(
-            lines, self.as_of, result["segment"], lookback_days
+            pairs, self.as_of, result["segment"]
         )
-        return lines
+        return pairs
 
-    def _phase_segment_profiles(self, result, lines, lookback_days):
+    def _phase_segment_profiles(self, result, purchases):
         """Each segment's profile (custseg.segment.profile), on the segments
-        just written; its products and categories from ``lines``, kept as
-        they are when there are none (no invoice changed)."""
-        if lines is not None:
-            self._add_line_categories(lines)
-        self.env["custseg.segment.profile"]._refresh(
-            lines, self.as_of, result, lookback_days
-        )
+        just written; its products and categories from ``purchases`` (the
+        PurchasePairs of :meth:`_phase_recommendations`), kept as they are
+        when there are none (no invoice changed)."""
+        self.env["custseg.segment.profile"]._refresh(purchases, result)
 
     def _warn_not_assigned(self, count):
         self.message_post(

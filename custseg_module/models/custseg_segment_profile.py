@@ -5,7 +5,7 @@ import pandas as pd
 
 from odoo import fields, models
 
-from ..engine.recommend import segment_profiles
+from ..engine.recommend import grouped_pairs, segment_profiles
 
 PROFILE_KINDS = [
     ("product", "Product"),
@@ -41,9 +41,10 @@ class CustsegSegmentProfile(models.Model):
         "customers do: 2 means twice as often.",
     )
 
-    def _refresh(self, lines, as_of, result, lookback_days, top=5):
-        """Replace every segment's profile. ``lines``: the run's invoice lines
-        (custseg.run._phase_invoice_lines), or None when no invoice changed
+    def _refresh(self, purchases, result, top=5):
+        """Replace every segment's profile. ``purchases``: the engine's
+        PurchasePairs of the run's invoice lines
+        (custseg.run._phase_recommendations), or None when no invoice changed
         since the last run: the products and categories are then kept, the
         rest follows the customers' segments of today; ``result``: the
         engine's frame (average order value, frequency, purchase dates per
@@ -64,36 +65,31 @@ class CustsegSegmentProfile(models.Model):
         segment_of = partners["segment_id"]
         rows = []
         kinds = ["country", "state", "salesperson"]
-        if lines is not None:
+        if purchases is not None:
             kinds += ["product", "category"]
-        for kind, column in (("product", "product_id"), ("category", "categ_id")):
-            if lines is None or column not in lines or not len(lines):
-                continue
-            # Lines without a category (NaN) are left out by the engine: no
-            # dropna, which copied every line (0.8 GB at 1M customers).
-            table = segment_profiles(
-                lines,
-                as_of,
-                segment_of,
-                lookback_days=lookback_days or 36500,
-                top_n=top,
-                group_column=column,
+            # A customer bought a category when they bought one of its
+            # products: derived from the products' pairs, not the lines.
+            categories = grouped_pairs(
+                purchases, self._product_categories(purchases.products)
             )
-            names = self._names(
-                "product.product" if kind == "product" else "product.category",
-                table["key"],
-            )
-            rows += [
-                (
-                    int(r.segment),
-                    kind,
-                    int(r.rank),
-                    names[int(r.key)],
-                    float(r.share),
-                    float(r.lift),
-                )
-                for r in table.itertuples()
-            ]
+            for kind, pairs, model in (
+                ("product", purchases, "product.product"),
+                ("category", categories, "product.category"),
+            ):
+                # Already windowed: no date for the engine.
+                table = segment_profiles(pairs, None, segment_of, top_n=top)
+                names = self._names(model, table["key"])
+                rows += [
+                    (
+                        int(r.segment),
+                        kind,
+                        int(r.rank),
+                        names[int(r.key)],
+                        float(r.share),
+                        float(r.lift),
+                    )
+                    for r in table.itertuples()
+                ]
         sizes = segment_of.value_counts()
         for kind, column, model in (
             ("country", "country_id", "res.country"),
@@ -157,6 +153,20 @@ class CustsegSegmentProfile(models.Model):
         self.env["custseg.segment"].invalidate_model(
             ["profile_ids", "profile_order_value", "profile_purchase_interval"]
         )
+
+    def _product_categories(self, product_ids):
+        """Product id -> its category id (a few thousand rows, not one per
+        line); NaN for a product without one (19.0 allows it)."""
+        self.env.cr.execute(
+            """
+            SELECT pp.id, pt.categ_id
+              FROM product_product pp
+              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE pp.id = ANY(%s)
+            """,
+            [[int(product_id) for product_id in product_ids]],
+        )
+        return pd.Series(dict(self.env.cr.fetchall()), dtype=float)
 
     def _refresh_figures(self, result, segment_of):
         """Average order value and purchase interval per segment."""

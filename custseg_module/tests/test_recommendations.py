@@ -294,6 +294,37 @@ class TestRecommendations(CustsegGridCommon):
         self.assertEqual(again, offers)
         self.assertEqual(again.read(names), expected)
 
+    def test_profiles_count_a_category_bought_with_any_of_its_products(self):
+        """The categories of the segment profiles come from the purchases
+        per product: a customer bought a category when they bought one of
+        its products; a category of a single buyer in a segment is noise."""
+        Category = self.env["product.category"]
+        tea_ware = Category.create({"name": "Tea Ware"})
+        kettles = Category.create({"name": "Kettles"})
+        (self.teapot | self.cups).product_tmpl_id.categ_id = tea_ware
+        self.kettle.product_tmpl_id.categ_id = kettles
+        self._run()
+        Profile = self.env["custseg.segment.profile"]
+        teapot_rows = Profile.search(
+            [("kind", "=", "product"), ("name", "=", self.teapot.display_name)]
+        )
+        self.assertTrue(teapot_rows)
+        for teapot in teapot_rows:
+            category = Profile.search(
+                [
+                    ("segment_id", "=", teapot.segment_id.id),
+                    ("kind", "=", "category"),
+                    ("name", "=", tea_ware.display_name),
+                ]
+            )
+            # Every teapot buyer bought Tea Ware, and no one else did.
+            self.assertEqual(len(category), 1)
+            self.assertAlmostEqual(category.share, teapot.share)
+            self.assertAlmostEqual(category.lift, teapot.lift)
+        self.assertFalse(
+            Profile.search([("kind", "=", "category"), ("name", "=", "Kettles")])
+        )
+
     def test_profiles_follow_the_customers_when_no_invoice_changed(self):
         """With no invoice changed the run keeps the products and categories
         of the segment profiles (they come from the invoice lines), and
