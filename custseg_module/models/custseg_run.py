@@ -46,6 +46,8 @@ CRON_SERIALIZATION_RETRIES = 3
 QUEUE_CRON_XMLID = "custseg_module.ir_cron_run_queued"
 # work_mem of the write-back's joins and of the invoice lines' hash join.
 WRITE_BACK_WORK_MEM = "256MB"
+# parallel_tuple_cost of the invoice lines' read (PostgreSQL's default: 0.1).
+LINES_PARALLEL_TUPLE_COST = "0.001"
 # Recommendations are recomputed after this many days even when no invoice
 # changed: the due dates and the lookback window move with the date.
 RECOMMENDATION_MAX_AGE = 7
@@ -1260,9 +1262,16 @@ class CustsegRun(models.Model):
         )
         # Room for the hash of the moves: at 4MB it spills in 8 batches.
         previous_work_mem = self._set_local_setting("work_mem", WRITE_BACK_WORK_MEM)
+        # The default cost of passing a row from a worker made the planner
+        # join serially; two workers hashing the moves and scanning the lines
+        # copied them in 2.8-3.5 s instead of 4.8-8.5 s at 100k customers.
+        previous_tuple_cost = self._set_local_setting(
+            "parallel_tuple_cost", LINES_PARALLEL_TUPLE_COST
+        )
         self.env.cr.copy_expert(
             b"COPY (" + query + b") TO STDOUT WITH (FORMAT binary)", rows
         )
+        self._set_local_setting("parallel_tuple_cost", previous_tuple_cost)
         self._set_local_setting("work_mem", previous_work_mem)
         columns = rows.result()
         del rows
