@@ -8,6 +8,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from custseg_module.engine.recommend import (
     RECOMMENDATION_COLUMNS,
+    _anchors,
     _median_gaps,
     _similarity,
     grouped_pairs,
@@ -188,6 +189,37 @@ def test_item_neighbours_equal_sklearn_cosine_top_k():
         top = top[cosine[row, top] > 0]
         expected[row, top] = cosine[row, top]
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_anchors_are_the_most_similar_bought_product_as_numpy_argmax_says():
+    """The "bought with" product of a candidate: the customer's bought
+    product most similar to it (ties: the lowest), none when every
+    similarity is 0; only for the "bought_with" reason (1)."""
+    rng = np.random.default_rng(4)
+    customers, products = 60, 25
+    mine = sparse.random(customers, products, density=0.15, format="csr", rng=rng)
+    mine.data[:] = 1.0
+    # Few distinct values: many ties, and zeros.
+    similarity = sparse.csr_matrix(
+        rng.integers(0, 4, (products, products))
+        / 3.0
+        * (rng.random((products,) * 2) < 0.5)
+    )
+    rows = np.repeat(np.arange(customers), 4)
+    cols = rng.integers(0, products, len(rows))
+    reason = rng.integers(0, 4, len(rows))
+    got = _anchors(rows, cols, reason, mine, similarity)
+    dense, bought = similarity.toarray(), mine.toarray() > 0
+    expected = np.full(len(rows), -1)
+    for k, (row, col) in enumerate(zip(rows, cols, strict=True)):
+        items = np.flatnonzero(bought[row])
+        if reason[k] != 1 or not len(items):
+            continue
+        sims = dense[items, col]
+        if sims.max() > 0:
+            expected[k] = items[np.argmax(sims)]  # argmax: the first of ties
+    assert (expected >= 0).sum() > 20 and (reason == 1).sum() > (expected >= 0).sum()
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_top_n_shortcut_equals_a_full_ranking():

@@ -856,11 +856,18 @@ def _anchors(rows, cols, reason, mine, similarity):
     )
     target = cols[pick][pair]
     sim = np.asarray(similarity[bought_item, target]).ravel()
-    order = np.lexsort((bought_item, -sim, pair))
-    first = np.r_[True, np.diff(pair[order]) != 0]
-    winners = order[first]
-    has = sim[winners] > 0
-    anchor[pick[pair[winners][has]]] = bought_item[winners][has]
+    # ``pair`` runs are contiguous and each customer's items ascending: the
+    # best similarity of each by reduceat, ties to the lowest item (a 3-key
+    # lexsort of every entry took 5 % of the engine's samples at 100k).
+    bought_any = counts > 0
+    starts = (np.cumsum(counts) - counts)[bought_any]
+    best = np.maximum.reduceat(sim, starts)
+    at_best = sim == np.repeat(best, counts[bought_any])
+    lowest = np.minimum.reduceat(
+        np.where(at_best, bought_item, np.iinfo(np.int64).max), starts
+    )
+    has = best > 0
+    anchor[pick[bought_any][has]] = lowest[has]
     return anchor
 
 
