@@ -366,10 +366,13 @@ def test_recommendations_and_profiles_from_the_pairs_are_those_of_the_lines():
 def test_grouped_pairs_are_the_distinct_groups_each_customer_bought():
     """A customer bought a category when they bought one of its products on
     a day of positive net quantity; products without a category (NaN or
-    absent) count for nothing, as a pandas merge and drop_duplicates say."""
+    absent) count for nothing, as a pandas merge and drop_duplicates say;
+    every buying customer stays, so that a category's share has the
+    products' base."""
     lines = _random_log(9, customers=300, lines=4000)
     categories = _categories(range(1, 55))  # products 55+ have none at all
-    pairs = grouped_pairs(purchase_pairs(lines, AS_OF), categories)
+    products = purchase_pairs(lines, AS_OF)
+    pairs = grouped_pairs(products, categories)
     expected = (
         purchase_days(lines, AS_OF)
         .assign(group=lambda d: d["product_id"].map(categories))
@@ -378,11 +381,33 @@ def test_grouped_pairs_are_the_distinct_groups_each_customer_bought():
         .sort_values(["partner_id", "group"])
     )
     assert expected["group"].nunique() == 7 and len(expected) > 900
-    assert len(pairs.customers) < lines["partner_id"].nunique()
+    np.testing.assert_array_equal(pairs.customers, products.customers)
+    # Some customers bought only products without a category: no group.
+    assert expected["partner_id"].nunique() < len(pairs.customers)
     np.testing.assert_array_equal(
         pairs.customers[pairs.c], expected["partner_id"].to_numpy()
     )
     np.testing.assert_array_equal(pairs.products[pairs.p], expected["group"].to_numpy())
     assert pairs.min_repeats is None and not len(pairs.times)
-    empty = grouped_pairs(purchase_pairs(lines, AS_OF), {})
-    assert not len(empty.c) and not len(empty.customers)
+    empty = grouped_pairs(products, {})
+    assert not len(empty.c) and len(empty.customers) == len(products.customers)
+
+
+def test_a_category_share_counts_every_buying_customer_of_the_segment():
+    """Customers who bought only products without a category still count in
+    their segment's base: a category bought by every buyer of its only
+    product has that product's share and lift."""
+    rows = [(p, 10, "2024-06-01", 1) for p in (1, 2, 3, 4)]
+    rows += [(p, 20, "2024-06-01", 1) for p in (5, 6)]  # no category
+    rows += [(p, 30, "2024-06-01", 1) for p in (7, 8, 9)]
+    segments = pd.Series({p: "a" if p <= 6 else "b" for p in range(1, 10)})
+    pairs = purchase_pairs(_lines(rows), AS_OF)
+    by_product = segment_profiles(pairs, None, segments, min_buyers=1)
+    by_category = segment_profiles(
+        grouped_pairs(pairs, {10: 1.0, 30: 3.0}), None, segments, min_buyers=1
+    )
+    product_10 = by_product[(by_product.segment == "a") & (by_product.key == 10)]
+    category_1 = by_category[(by_category.segment == "a") & (by_category.key == 1)]
+    assert product_10.share.item() == pytest.approx(4 / 6)
+    assert category_1.share.item() == pytest.approx(4 / 6)
+    assert category_1.lift.item() == pytest.approx(product_10.lift.item())

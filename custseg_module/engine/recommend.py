@@ -335,7 +335,8 @@ def grouped_pairs(pairs: PurchasePairs, groups) -> PurchasePairs:
     """The customers of ``pairs`` per group of products they bought (e.g. the
     product category), codes only: ``groups`` maps a product id to its group
     id (a Series or a dict); a product without one (absent or NaN) counts for
-    nothing, and a customer who bought only such products is left out. One
+    nothing. Every customer of ``pairs`` stays, also one who bought only such
+    products: a group's share of customers has the products' base. One
     sparse product: customers × products times products × groups."""
     group_of = (
         pd.Series(groups, dtype=np.float64)
@@ -358,12 +359,11 @@ def grouped_pairs(pairs: PurchasePairs, groups) -> PurchasePairs:
     by_group = (bought @ membership).tocsr()
     by_group.sort_indices()
     counts = np.diff(by_group.indptr)
-    buyer = counts > 0
     empty = np.zeros(0, np.float32)
     return PurchasePairs(
-        customers=pairs.customers[buyer],
+        customers=pairs.customers,
         products=group_ids.astype(np.int64),
-        c=np.repeat(np.arange(int(buyer.sum()), dtype=np.int32), counts[buyer]),
+        c=np.repeat(np.arange(n_customers, dtype=np.int32), counts),
         p=by_group.indices.astype(np.int32),
         times=empty,
         last=np.zeros(0, np.int32),
