@@ -391,6 +391,9 @@ def test_grouped_pairs_are_the_distinct_groups_each_customer_bought():
     assert pairs.min_repeats is None and not len(pairs.times)
     empty = grouped_pairs(products, {})
     assert not len(empty.c) and len(empty.customers) == len(products.customers)
+    # No product with a category: no profile, no error.
+    segments = pd.Series({p: f"s{p % 3}" for p in range(1, 300)})
+    assert segment_profiles(empty, None, segments).empty
 
 
 def test_a_category_share_counts_every_buying_customer_of_the_segment():

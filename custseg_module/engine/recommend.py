@@ -909,6 +909,9 @@ def segment_profiles(
     pair_c, pair_p, products = pairs.c, pairs.p, pairs.products
     del pairs
     n_products = len(products)
+    if not n_products:
+        # No group at all (e.g. no product has a category).
+        return pd.DataFrame(columns=columns)
     seg_size = np.bincount(codes, minlength=len(labels))
     if len(labels) * n_products <= COUNT_CELLS:
         # Buyers per (segment, product) counted by row slices: no int64 key
