@@ -331,6 +331,20 @@ def purchase_pairs(
         return _pairs(lines, to_day(as_of), lookback_days, min_repeats)
 
 
+def _pair_matrix(pairs: PurchasePairs, values=None) -> sparse.csr_matrix:
+    """The customers × products CSR matrix of ``pairs``: 1 per pair bought,
+    or ``values`` (one per pair). Pairs come sorted and distinct: the CSR
+    arrays as they are, the column indices shared, no COO copy (24M pairs
+    at 1M customers)."""
+    n_customers = len(pairs.customers)
+    indptr = np.searchsorted(pairs.c, np.arange(n_customers + 1))
+    if values is None:
+        values = np.ones(len(pairs.c), np.float32)
+    return sparse.csr_matrix(
+        (values, pairs.p, indptr), shape=(n_customers, len(pairs.products))
+    )
+
+
 def grouped_pairs(pairs: PurchasePairs, groups) -> PurchasePairs:
     """The customers of ``pairs`` per group of products they bought (e.g. the
     product category), codes only: ``groups`` maps a product id to its group
@@ -345,15 +359,11 @@ def grouped_pairs(pairs: PurchasePairs, groups) -> PurchasePairs:
     )
     member = np.flatnonzero(np.isfinite(group_of))
     group_ids, group_code = np.unique(group_of[member], return_inverse=True)
-    n_customers, n_products = len(pairs.customers), len(pairs.products)
-    indptr = np.searchsorted(pairs.c, np.arange(n_customers + 1))
-    bought = sparse.csr_matrix(
-        (np.ones(len(pairs.c), np.float32), pairs.p, indptr),
-        shape=(n_customers, n_products),
-    )
+    n_customers = len(pairs.customers)
+    bought = _pair_matrix(pairs)
     membership = sparse.csr_matrix(
         (np.ones(len(member), np.float32), (member, group_code)),
-        shape=(n_products, len(group_ids)),
+        shape=(len(pairs.products), len(group_ids)),
     )
     # Summed duplicates: one entry per (customer, group) bought.
     by_group = (bought @ membership).tocsr()
@@ -538,14 +548,8 @@ def _recommend(
     n_customers, n_products = len(customers), len(products)
     pair_c, pair_p, last = pairs.c, pairs.p, pairs.last
     shape = (n_customers, n_products)
-    # Pairs come sorted and distinct: the CSR arrays as they are, the column
-    # indices shared by both matrices (no COO copies at 24M pairs).
-    indptr = np.searchsorted(pair_c, np.arange(n_customers + 1))
-    bought = sparse.csr_matrix(
-        (np.ones(len(pair_c), np.float32), pair_p, indptr), shape=shape
-    )
-    history = sparse.csr_matrix((pairs.times, pair_p, indptr), shape=shape)
-    del indptr
+    bought = _pair_matrix(pairs)
+    history = _pair_matrix(pairs, pairs.times)
     similarity = _similarity(bought, neighbours)
 
     allowed = np.ones(n_products, bool)
