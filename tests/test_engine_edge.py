@@ -49,6 +49,33 @@ def test_empty_input_with_partners_gives_prospects():
     assert (result["cluster"] == -1).all()
 
 
+def test_partners_as_an_array_are_the_list():
+    """The run passes the partners as a numpy array (its COPY): the same
+    customers, figures and order as the same ids in a list."""
+    sales = tx([(7, days_ago(3), 40.0), (5, days_ago(40), 12.0)])
+    as_list = segment_customers(sales, AS_OF, partners=[9, 7, 3])
+    as_array = segment_customers(sales, AS_OF, partners=np.array([9, 7, 3]))
+    assert list(as_array.index) == [3, 5, 7, 9]
+    pd.testing.assert_frame_equal(as_array, as_list)
+
+
+def test_previous_segments_as_categories_give_the_ari():
+    """The run passes the previous segments as a categorical column: the
+    same similarity to the previous run as with strings."""
+    sales = tx([(c, days_ago(c * 7), 10.0 * c) for c in range(1, 41)])
+    first = segment_customers(sales, AS_OF)
+    # Half the customers were elsewhere before: an ARI below 1.
+    segments = first["segment"].to_numpy(dtype=object, copy=True)
+    segments[::2] = np.roll(segments[::2], 1)
+    strings = pd.DataFrame({"segment": segments}, index=first.index)
+    categories = strings.astype("category")
+    with_strings = segment_customers(sales, AS_OF, previous=strings)
+    with_categories = segment_customers(sales, AS_OF, previous=categories)
+    ari = with_strings.attrs["quality"]["ari_previous"]
+    assert 0.0 < ari < 1.0
+    assert with_categories.attrs["quality"]["ari_previous"] == pytest.approx(ari)
+
+
 def test_one_customer():
     result = segment_customers(tx([(7, days_ago(3), 40.0)]), AS_OF)
     row = result.loc[7]

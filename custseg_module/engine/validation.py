@@ -145,7 +145,10 @@ def prepare_transactions(
             pid, day, amount = pid[keep], day[keep], amount[keep]
     codes, ids = _encode(pid)
     if partners is not None:
-        extra = _partner_ids(pd.Series(list(partners)), "partners")
+        # An array as it is: list() made a Python int of each of 1M ids.
+        if not isinstance(partners, np.ndarray):
+            partners = list(partners)
+        extra = _partner_ids(pd.Series(partners), "partners")
         if len(extra):
             merged = np.union1d(ids, extra)
             codes = np.searchsorted(merged, ids)[codes] if len(codes) else codes

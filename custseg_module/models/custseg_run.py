@@ -85,6 +85,16 @@ AGGREGATE_ROW = np.dtype(
         ("amount", ">f8"),
     ]
 )
+# One row of the partners a run segments (see _phase_aggregate).
+PARTNER_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("partner_id_size", ">i4"),
+        ("partner_id", ">i4"),
+        ("segment_id_size", ">i4"),
+        ("segment_id", ">i4"),
+    ]
+)
 MANAGER_GROUP = "custseg_module.group_custseg_manager"
 # Customers named in an overflow error; the others are counted.
 NAMED_CUSTOMERS = 5
@@ -583,7 +593,9 @@ class CustsegRun(models.Model):
         progress["partner_count"] = len(result)
         # Before the follow-ups: their notes word each customer's why from it.
         self._write_quality_card(result.attrs)
-        del transactions
+        # Not held through the recommendations' peak: from the second night
+        # on, the previous segments and stages are a million rows of strings.
+        del transactions, partners, previous
         # Profit before the write-back: with the profit basis it sets the tiers.
         timed("profit", 3, self._phase_profit, result, config)
         # The slowest phase depends on the invoice lines and, slowly, on the
@@ -681,22 +693,36 @@ class CustsegRun(models.Model):
 
         # Customers without invoices become prospects; partners segmented before
         # are included so that a lapsed, cancelled or merged history is reset.
-        self.env.cr.execute(
-            """
-            SELECT p.id, s.code, p.lifecycle_stage, p.customer_rank > 0
-              FROM res_partner p
-              LEFT JOIN custseg_segment s ON s.id = p.customer_segment_id
-             WHERE p.active
-               AND p.id = p.commercial_partner_id
-               AND (p.customer_rank > 0 OR p.customer_segment_id IS NOT NULL)
-            """
+        # Binary, as arrays: a million rows fetched as tuples, with a string
+        # per segment, stayed in the process's memory through the
+        # recommendations' peak (223 MB at 1M, docs/performance.md).
+        rows = CopyBinaryColumns(
+            PARTNER_ROW, {"partner_id": np.int64, "segment_id": np.int64}
         )
-        rows = self.env.cr.fetchall()
-        partners = [row[0] for row in rows]
+        self.env.cr.copy_expert(
+            b"""COPY (
+                SELECT p.id, COALESCE(p.customer_segment_id, 0)
+                  FROM res_partner p
+                 WHERE p.active
+                   AND p.id = p.commercial_partner_id
+                   AND (p.customer_rank > 0 OR p.customer_segment_id IS NOT NULL)
+            ) TO STDOUT WITH (FORMAT binary)""",
+            rows,
+        )
+        columns = rows.result()
+        partners = columns["partner_id"]
+        segmented = columns["segment_id"] > 0
+        self.env.cr.execute("SELECT id, code FROM custseg_segment")
+        codes = dict(self.env.cr.fetchall())
         previous = pd.DataFrame(
-            [row[:3] for row in rows if row[1]],
-            columns=["partner_id", "segment", "lifecycle_stage"],
-        ).set_index("partner_id")
+            {
+                "segment": pd.Series(columns["segment_id"][segmented])
+                .map(codes)
+                .astype("category")
+                .to_numpy()
+            },
+            index=pd.Index(partners[segmented], name="partner_id"),
+        )
         return transactions, partners, previous
 
     def _aggregate_query(self):

@@ -46,6 +46,10 @@ class TestModelQualityCard(CustsegGridCommon):
         self.assertTrue(baseline.baseline)
         self.assertTrue(self._ari_is_null(baseline))
         self.assertFalse(self._ari_is_null(run))
+        # The same day again: every customer in the segment it was in, read
+        # back from res_partner as the previous run's.
+        again = self._run()
+        self.assertAlmostEqual(again.ari_previous, 1.0)
         # A few dozen customers: far fewer than 500 buyers to learn from.
         self.assertEqual(run.likelihood_method, "bg_nbd")
         self.assertRegex(
