@@ -662,8 +662,10 @@ class CustsegRun(models.Model):
 
     # ------------------------------------------------------------------ phases
     def _phase_aggregate(self):
-        """One query: posted customer invoices and refunds per commercial partner
-        and invoice date, untaxed, signed, in the run company's currency."""
+        """Posted customer invoices and refunds per commercial partner and
+        invoice date, untaxed, signed, in the run company's currency (one
+        query, :meth:`_aggregate_query`); the partners to segment, an array;
+        their previous segments, a frame of one categorical column."""
         self.env.flush_all()
         self._check_rates()
         query = self.env.cr.mogrify(self._aggregate_query())
