@@ -593,8 +593,8 @@ class CustsegRun(models.Model):
         progress["partner_count"] = len(result)
         # Before the follow-ups: their notes word each customer's why from it.
         self._write_quality_card(result.attrs)
-        # Not held through the recommendations' peak: from the second night
-        # on, the previous segments and stages are a million rows of strings.
+        # Not held through the recommendations' peak (the partners and, from
+        # the second night on, the previous segments: arrays of a million).
         del transactions, partners, previous
         # Profit before the write-back: with the profit basis it sets the tiers.
         timed("profit", 3, self._phase_profit, result, config)
