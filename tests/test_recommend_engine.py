@@ -1,5 +1,7 @@
 """Next-best products (engine, no Odoo): method and bad input of issue #18."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +10,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from custseg_module.engine.recommend import (
     RECOMMENDATION_COLUMNS,
+    PurchasePairs,
     _anchors,
     _median_gaps,
     _similarity,
@@ -414,3 +417,79 @@ def test_a_category_share_counts_every_buying_customer_of_the_segment():
     assert product_10.share.item() == pytest.approx(4 / 6)
     assert category_1.share.item() == pytest.approx(4 / 6)
     assert category_1.lift.item() == pytest.approx(product_10.lift.item())
+
+
+def test_ordered_map_keeps_the_order_bounds_the_look_ahead_and_raises():
+    from custseg_module.engine.threads import ordered_map
+
+    started = []
+
+    def slow_square(item):
+        started.append(item)
+        # The later items finish first: the order must come from the input.
+        time.sleep(0.002 * (10 - item))
+        return item * item
+
+    taken = 0
+    for result in ordered_map(slow_square, range(10), threads=2):
+        assert result == taken * taken
+        taken += 1
+        # The one taken, at most two computed ahead of it and one queued.
+        assert len(started) <= taken + 2
+    assert taken == 10 and sorted(started) == list(range(10))
+    assert list(ordered_map(slow_square, [], threads=2)) == []
+
+    def failing(item):
+        if item == 3:
+            raise ValueError("block 3")
+        return item
+
+    got = []
+    with pytest.raises(ValueError, match="block 3"):
+        for result in ordered_map(failing, range(6), threads=2):
+            got.append(result)
+    assert got == [0, 1, 2]
+
+
+def test_two_threads_give_the_output_of_one(monkeypatch):
+    """The purchases' blocks, the similarity's product blocks and the
+    scoring's customer chunks computed by two threads: the same pairs,
+    recommendations and profiles as by one, with dozens of each."""
+    from custseg_module.engine import recommend, threads
+
+    lines = _random_log(11, customers=500, products=90, lines=8000)
+    segments = pd.Series({p: f"s{p % 5}" for p in range(1, 480)})
+    monkeypatch.setattr(recommend, "BLOCK_LINES", 150)
+    monkeypatch.setattr(recommend, "CHUNK_CUSTOMERS", 17)
+    monkeypatch.setattr(recommend, "SIMILARITY_BLOCK", 3)
+    calls = []
+    original = threads.ordered_map
+
+    def counting(function, items, threads=None):
+        items = list(items)
+        calls.append(len(items))
+        return original(function, items, threads)
+
+    monkeypatch.setattr(recommend, "ordered_map", counting)
+
+    def outputs(count):
+        monkeypatch.setattr(threads, "ENGINE_THREADS", count)
+        calls.clear()
+        pairs = purchase_pairs(lines, AS_OF)
+        result = recommend_products(
+            pairs, AS_OF, segments=segments, allowed_products=range(1, 80)
+        )
+        profile = segment_profiles(pairs, AS_OF, segments)
+        # Pairs' blocks, then the similarity's and the scoring's.
+        assert len(calls) == 3 and min(calls) > 20, calls
+        return pairs, result, profile
+
+    one_pairs, one, one_profile = outputs(1)
+    two_pairs, two, two_profile = outputs(2)
+    assert len(one) > 1500 and one["reason"].nunique() == 4
+    for field in PurchasePairs._fields[:-1]:
+        np.testing.assert_array_equal(
+            getattr(two_pairs, field), getattr(one_pairs, field)
+        )
+    pd.testing.assert_frame_equal(two, one, check_exact=True)
+    pd.testing.assert_frame_equal(two_profile, one_profile, check_exact=True)

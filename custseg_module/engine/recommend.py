@@ -55,6 +55,7 @@ the segment profiles).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -62,7 +63,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .threads import single_thread
+from .threads import ordered_map, single_thread
 from .validation import to_day
 
 # Blend weights and the segment prior, chosen on validation cut-offs before
@@ -209,37 +210,50 @@ def _purchase_blocks(lines, as_of, lookback_days):
     bounds = np.r_[0, np.flatnonzero(np.diff(block_of)) + 1, len(customers)]
     day_type = np.int32 if span + abs(first_day) < 2**31 else np.int64
 
+    n_products = max(len(products), 1)
+
+    def block(bound):
+        """The distinct purchases of customers[low:high], codes local to
+        the block; None when it has none."""
+        low, high = bound
+        mask = partner >= int(customers[low])
+        mask &= partner <= int(customers[high - 1])
+        mask &= keep
+        rows = np.flatnonzero(mask)
+        del mask
+        c = np.searchsorted(customers[low:high], partner[rows])
+        p = np.searchsorted(products, product[rows])
+        # One int64 key per (customer, product, day): a single sort nets
+        # them (pandas' three-key groupby took 5x longer at 3.7M lines).
+        key = (c * n_products + p) * span + (day[rows] - first_day)
+        del c, p
+        distinct, position = np.unique(key, return_inverse=True)
+        del key
+        net = np.bincount(position, weights=quantity[rows], minlength=len(distinct))
+        del position, rows
+        distinct = distinct[net > 0]
+        del net
+        if not len(distinct):
+            return None
+        block_day = (distinct % span + first_day).astype(day_type)
+        pair = distinct // span
+        del distinct
+        c = pair // n_products
+        p = (pair % n_products).astype(np.int32)
+        return low, high, c, p, block_day
+
     def blocks():
-        n_products = max(len(products), 1)
         used_customers = 0
-        for low, high in zip(bounds[:-1], bounds[1:], strict=True):
-            if low == high:
+        bounds_pairs = [
+            (low, high)
+            for low, high in zip(bounds[:-1], bounds[1:], strict=True)
+            if low < high
+        ]
+        for found in ordered_map(block, bounds_pairs):
+            if found is None:
                 continue
-            mask = partner >= int(customers[low])
-            mask &= partner <= int(customers[high - 1])
-            mask &= keep
-            rows = np.flatnonzero(mask)
-            del mask
-            c = np.searchsorted(customers[low:high], partner[rows])
-            p = np.searchsorted(products, product[rows])
-            # One int64 key per (customer, product, day): a single sort nets
-            # them (pandas' three-key groupby took 5x longer at 3.7M lines).
-            key = (c * n_products + p) * span + (day[rows] - first_day)
-            del c, p
-            distinct, position = np.unique(key, return_inverse=True)
-            del key
-            net = np.bincount(position, weights=quantity[rows], minlength=len(distinct))
-            del position, rows
-            distinct = distinct[net > 0]
-            del net
-            if not len(distinct):
-                continue
-            block_day = (distinct % span + first_day).astype(day_type)
-            pair = distinct // span
-            del distinct
-            c = pair // n_products
-            p = (pair % n_products).astype(np.int32)
-            del pair
+            low, high, c, p, block_day = found
+            del found
             first = np.r_[True, c[1:] != c[:-1]]
             code = (np.cumsum(first) - 1 + used_customers).astype(np.int32)
             used_customers += int(first.sum())
@@ -442,8 +456,8 @@ def _similarity(bought: sparse.csr_matrix, neighbours: int) -> sparse.csr_matrix
     norms = np.sqrt(np.maximum(buyers, 1.0))
     by_product = bought.T.tocsr()
     k = min(neighbours, n - 1)
-    rows, cols, sims = [], [], []
-    for start in range(0, n if k > 0 else 0, SIMILARITY_BLOCK):
+
+    def block_top(start):
         stop = min(start + SIMILARITY_BLOCK, n)
         block = (by_product[start:stop] @ bought).toarray().astype(np.float64)
         block /= norms[start:stop, None]
@@ -457,15 +471,14 @@ def _similarity(bought: sparse.csr_matrix, neighbours: int) -> sparse.csr_matrix
         values = block[block_rows, top]
         order = np.lexsort((top, -values, block_rows))
         keep = order[_ranks(block_rows[order]) < k]
-        rows.append(block_rows[keep] + start)
-        cols.append(top[keep])
-        sims.append(values[keep])
-    if not rows:
+        return block_rows[keep] + start, top[keep], values[keep]
+
+    blocks = range(0, n if k > 0 else 0, SIMILARITY_BLOCK)
+    found = list(ordered_map(block_top, blocks))
+    if not found:
         return sparse.csr_matrix((n, n))
-    return sparse.csr_matrix(
-        (np.concatenate(sims), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n, n),
-    )
+    rows, cols, sims = (np.concatenate(field) for field in zip(*found, strict=True))
+    return sparse.csr_matrix((sims, (rows, cols)), shape=(n, n))
 
 
 def _median_gaps(day: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -602,28 +615,25 @@ def _recommend(
     seg_norm = seg_share / seg_best
     seg_top = np.argsort(-seg_norm, axis=1, kind="stable")[:, :SEGMENT_CANDIDATES]
 
-    parts = []
-    for start in range(0, n_customers, CHUNK_CUSTOMERS):
-        stop = min(start + CHUNK_CUSTOMERS, n_customers)
-        parts.append(
-            _score_chunk(
-                start,
-                stop,
-                bought,
-                history,
-                recent,
-                similarity,
-                seg_code,
-                seg_norm,
-                seg_top,
-                allowed,
-                (due_c, due_p, due_interval),
-                top_n,
-            )
-        )
+    shared = (
+        bought,
+        history,
+        recent,
+        similarity,
+        seg_code,
+        seg_norm,
+        seg_top,
+        allowed,
+        (due_c, due_p, due_interval),
+        top_n,
+    )
+    # A partial holds the matrices, not the names: del below frees them.
+    score = functools.partial(_score_from, n_customers=n_customers, shared=shared)
+    parts = list(ordered_map(score, range(0, n_customers, CHUNK_CUSTOMERS)))
+    del score
     # The matrices go before the result is assembled (the peak at 1M was
     # there), and each field's chunks as soon as they are joined.
-    del bought, history, recent, similarity, due_c, due_p, due_interval
+    del shared, bought, history, recent, similarity, due_c, due_p, due_interval
     parts = [list(part) for part in parts]
     rows, cols, score, reason, anchor, interval, rank = (
         _join_field(parts, field) for field in range(7)
@@ -651,6 +661,11 @@ def _recommend(
         },
         copy=False,
     )
+
+
+def _score_from(start, n_customers, shared):
+    """:func:`_score_chunk` of the CHUNK_CUSTOMERS customers from ``start``."""
+    return _score_chunk(start, min(start + CHUNK_CUSTOMERS, n_customers), *shared)
 
 
 def _join_field(parts, field):
