@@ -10,7 +10,6 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from custseg_module.engine.recommend import (
     RECOMMENDATION_COLUMNS,
-    PurchasePairs,
     _anchors,
     _median_gaps,
     _similarity,
@@ -452,14 +451,13 @@ def test_ordered_map_keeps_the_order_bounds_the_look_ahead_and_raises():
 
 
 def test_two_threads_give_the_output_of_one(monkeypatch):
-    """The purchases' blocks, the similarity's product blocks and the
-    scoring's customer chunks computed by two threads: the same pairs,
-    recommendations and profiles as by one, with dozens of each."""
+    """The similarity's product blocks and the scoring's customer chunks
+    computed by two threads: the same recommendations as by one, with dozens
+    of each."""
     from custseg_module.engine import recommend, threads
 
     lines = _random_log(11, customers=500, products=90, lines=8000)
     segments = pd.Series({p: f"s{p % 5}" for p in range(1, 480)})
-    monkeypatch.setattr(recommend, "BLOCK_LINES", 150)
     monkeypatch.setattr(recommend, "CHUNK_CUSTOMERS", 17)
     monkeypatch.setattr(recommend, "SIMILARITY_BLOCK", 3)
     calls = []
@@ -475,21 +473,14 @@ def test_two_threads_give_the_output_of_one(monkeypatch):
     def outputs(count):
         monkeypatch.setattr(threads, "ENGINE_THREADS", count)
         calls.clear()
-        pairs = purchase_pairs(lines, AS_OF)
         result = recommend_products(
-            pairs, AS_OF, segments=segments, allowed_products=range(1, 80)
+            lines, AS_OF, segments=segments, allowed_products=range(1, 80)
         )
-        profile = segment_profiles(pairs, AS_OF, segments)
-        # Pairs' blocks, then the similarity's and the scoring's.
-        assert len(calls) == 3 and min(calls) > 20, calls
-        return pairs, result, profile
+        # The similarity's blocks, then the scoring's chunks.
+        assert len(calls) == 2 and min(calls) > 20, calls
+        return result
 
-    one_pairs, one, one_profile = outputs(1)
-    two_pairs, two, two_profile = outputs(2)
+    one = outputs(1)
+    two = outputs(2)
     assert len(one) > 1500 and one["reason"].nunique() == 4
-    for field in PurchasePairs._fields[:-1]:
-        np.testing.assert_array_equal(
-            getattr(two_pairs, field), getattr(one_pairs, field)
-        )
     pd.testing.assert_frame_equal(two, one, check_exact=True)
-    pd.testing.assert_frame_equal(two_profile, one_profile, check_exact=True)

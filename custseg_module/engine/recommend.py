@@ -80,8 +80,9 @@ BLOCK_LINES = 2_000_000
 ROW_SLICE = 1 << 22
 # (segment, product) cells above which the profiles sort instead of count.
 COUNT_CELLS = 1 << 24
-# Customers scored at once: bounds the candidate matrix's memory.
-CHUNK_CUSTOMERS = 5_000
+# Customers scored at once: bounds the candidate matrix's memory (two
+# threads score two chunks at once: 5,000 each added 90 MB at 100k).
+CHUNK_CUSTOMERS = 2_500
 # Products whose similarities are computed at once (dense rows).
 SIMILARITY_BLOCK = 256
 SEGMENT_CANDIDATES = 30
@@ -210,50 +211,37 @@ def _purchase_blocks(lines, as_of, lookback_days):
     bounds = np.r_[0, np.flatnonzero(np.diff(block_of)) + 1, len(customers)]
     day_type = np.int32 if span + abs(first_day) < 2**31 else np.int64
 
-    n_products = max(len(products), 1)
-
-    def block(bound):
-        """The distinct purchases of customers[low:high], codes local to
-        the block; None when it has none."""
-        low, high = bound
-        mask = partner >= int(customers[low])
-        mask &= partner <= int(customers[high - 1])
-        mask &= keep
-        rows = np.flatnonzero(mask)
-        del mask
-        c = np.searchsorted(customers[low:high], partner[rows])
-        p = np.searchsorted(products, product[rows])
-        # One int64 key per (customer, product, day): a single sort nets
-        # them (pandas' three-key groupby took 5x longer at 3.7M lines).
-        key = (c * n_products + p) * span + (day[rows] - first_day)
-        del c, p
-        distinct, position = np.unique(key, return_inverse=True)
-        del key
-        net = np.bincount(position, weights=quantity[rows], minlength=len(distinct))
-        del position, rows
-        distinct = distinct[net > 0]
-        del net
-        if not len(distinct):
-            return None
-        block_day = (distinct % span + first_day).astype(day_type)
-        pair = distinct // span
-        del distinct
-        c = pair // n_products
-        p = (pair % n_products).astype(np.int32)
-        return low, high, c, p, block_day
-
     def blocks():
+        n_products = max(len(products), 1)
         used_customers = 0
-        bounds_pairs = [
-            (low, high)
-            for low, high in zip(bounds[:-1], bounds[1:], strict=True)
-            if low < high
-        ]
-        for found in ordered_map(block, bounds_pairs):
-            if found is None:
+        for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+            if low == high:
                 continue
-            low, high, c, p, block_day = found
-            del found
+            mask = partner >= int(customers[low])
+            mask &= partner <= int(customers[high - 1])
+            mask &= keep
+            rows = np.flatnonzero(mask)
+            del mask
+            c = np.searchsorted(customers[low:high], partner[rows])
+            p = np.searchsorted(products, product[rows])
+            # One int64 key per (customer, product, day): a single sort nets
+            # them (pandas' three-key groupby took 5x longer at 3.7M lines).
+            key = (c * n_products + p) * span + (day[rows] - first_day)
+            del c, p
+            distinct, position = np.unique(key, return_inverse=True)
+            del key
+            net = np.bincount(position, weights=quantity[rows], minlength=len(distinct))
+            del position, rows
+            distinct = distinct[net > 0]
+            del net
+            if not len(distinct):
+                continue
+            block_day = (distinct % span + first_day).astype(day_type)
+            pair = distinct // span
+            del distinct
+            c = pair // n_products
+            p = (pair % n_products).astype(np.int32)
+            del pair
             first = np.r_[True, c[1:] != c[:-1]]
             code = (np.cumsum(first) - 1 + used_customers).astype(np.int32)
             used_customers += int(first.sum())

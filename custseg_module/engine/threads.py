@@ -8,10 +8,12 @@ on a busy 2-core machine their spin-waiting made KMeans ten times and the
 regressions several times slower. Every run therefore executes under
 ``threadpool_limits(1)``.
 
-Python threads for the recommendations' independent blocks
-(:func:`ordered_map`): numpy's sorts and ufuncs and scipy's sparse products
-release the GIL, so two threads scored the 100k benchmark's customers in
-3.0 s instead of 5.8 s (docs/recommendations.md, Performance).
+Python threads for the recommendations' independent blocks of products
+and chunks of customers (:func:`ordered_map`): numpy's sorts and ufuncs and
+scipy's sparse products release the GIL, so two threads recommend from the
+1M benchmark's purchases in 36 s instead of 62 s (docs/recommendations.md,
+Cost). The purchases themselves are netted by one thread: a second one
+raised the run's peak memory at 1M, which is there.
 """
 
 import os
@@ -25,9 +27,14 @@ from threadpoolctl import threadpool_limits
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-# Each thread holds one block's temporaries: two bound the memory added to
-# the run's peak whatever the machine's cores (docs/recommendations.md).
-ENGINE_THREADS = min(2, len(os.sched_getaffinity(0)))
+# Each thread holds one block's temporaries: two bound the memory they add
+# whatever the machine's cores (docs/recommendations.md, Cost).
+ENGINE_THREADS = min(
+    2,
+    len(os.sched_getaffinity(0))
+    if hasattr(os, "sched_getaffinity")  # Linux; elsewhere every core
+    else os.cpu_count() or 1,
+)
 
 
 def single_thread() -> threadpool_limits:
@@ -42,8 +49,8 @@ def ordered_map(
     """``map(function, items)`` computed by ``threads`` threads, yielded in
     the order of ``items``. At most ``threads`` results are computed ahead
     of the one the caller takes, so that the blocks' results never all exist
-    at once; an exception in ``function`` is raised where its result is
-    taken."""
+    at once (``Executor.map`` submits every item at once); an exception in
+    ``function`` is raised where its result is taken."""
     if threads is None:
         threads = ENGINE_THREADS
     if threads <= 1:
