@@ -350,11 +350,14 @@ class CustsegRun(models.Model):
 
     def _line_cost_query(self, invoices, sale_cost):
         """One row per invoice (account_move ``m``) meeting the SQL condition
-        ``invoices``: its date, whether it has COGS journal items, half the
+        ``invoices``: what the profit needs of it, its commercial partner,
+        company, date, refund flag and untaxed revenue (signed, in its
+        company's currency); whether it has COGS journal items, half the
         sum of their absolute balances (each cost posts a debit and an equal
         credit), the sum of its product lines' quantity × unit cost
         (:meth:`_line_unit_cost`) and the source of that cost, all in the
-        invoice company's currency, unsigned. Overridable: another cost
+        invoice company's currency, unsigned. An invoice without a product
+        or COGS line has a row without cost. Overridable: another cost
         source is a change here (or in the two methods it calls); the kept
         line costs are rebuilt when its SQL changes.
 
@@ -369,8 +372,12 @@ class CustsegRun(models.Model):
                   FROM product_product pp
                  CROSS JOIN res_company c
             )
-            SELECT l.move_id,
-                   MIN(m.invoice_date) AS invoice_date,
+            SELECT m.id AS move_id,
+                   m.commercial_partner_id AS partner_id,
+                   m.company_id,
+                   m.invoice_date,
+                   m.move_type = 'out_refund' AS refund,
+                   m.amount_untaxed_signed::float8 AS revenue,
                    BOOL_OR(l.display_type = 'cogs') AS cogs,
                    SUM(ABS(l.balance::float8))
                        FILTER (WHERE l.display_type = 'cogs') / 2 AS cogs_cost,
@@ -378,13 +385,13 @@ class CustsegRun(models.Model):
                        FILTER (WHERE l.display_type = 'product') AS product_cost,
                    MIN(%(line_source)s)
                        FILTER (WHERE l.display_type = 'product') AS source
-              FROM account_move_line l
-              JOIN account_move m ON m.id = l.move_id
+              FROM account_move m
+              LEFT JOIN account_move_line l
+                ON l.move_id = m.id AND l.display_type IN ('product', 'cogs')
               LEFT JOIN product_cost pc
                 ON pc.product_id = l.product_id AND pc.company_id = m.company_id
-             WHERE l.display_type IN ('product', 'cogs')
-               AND %(invoices)s
-             GROUP BY l.move_id
+             WHERE %(invoices)s
+             GROUP BY m.id
             """,
             invoices=invoices,
             unit_cost=self._line_unit_cost(sale_cost),
@@ -402,9 +409,10 @@ class CustsegRun(models.Model):
         from the last run's (a module installed or overriding it). Sets this
         run's line_cost_cache; returns the number of invoices computed.
 
-        Currency rates, the commercial partner, the refund flag and the
-        revenue are read afresh from the invoice by :meth:`_move_cost_query`:
-        the table holds only what needs the lines."""
+        An invoice's row goes whenever the invoice is written: its partner,
+        date, refund flag and revenue are kept with its cost. Currency rates
+        and archived customers are applied when :meth:`_move_cost_query`
+        reads the table."""
         cr = self.env.cr
         cache = SQL.identifier(LINE_COST_TABLE)
         sale_cost = self._sale_cost_available()
@@ -516,9 +524,12 @@ class CustsegRun(models.Model):
         the cost's source. Overridable.
 
         The cost of an invoice is, best first: its COGS journal items, else
-        the sum of its product lines' quantity × unit cost; both come from
-        the line costs LINE_COST_TABLE keeps (:meth:`_line_cost_query`).
+        the sum of its product lines' quantity × unit cost. Everything but
+        the currency rate comes from the row LINE_COST_TABLE keeps for the
+        invoice (:meth:`_line_cost_query`, brought up to date by
+        :meth:`_refresh_line_costs`): a narrow table, not account_move.
         """
+        start = self._window_start(config)
         return SQL(
             """
             WITH rate AS (
@@ -541,34 +552,34 @@ class CustsegRun(models.Model):
                 WINDOW w AS (PARTITION BY r.currency_id ORDER BY r.name)
             ),
             moves AS (
-                SELECT m.id, m.commercial_partner_id AS partner_id,
-                       m.invoice_date, m.move_type = 'out_refund' AS refund,
-                       m.amount_untaxed_signed::float8 AS revenue,
+                SELECT lc.*,
                        CASE WHEN c.currency_id = %(currency)s THEN 1.0
                             ELSE COALESCE(cr.rate, 1.0)::float8 END AS rate
-                  FROM account_move m
-                  JOIN res_company c ON c.id = m.company_id
+                  FROM %(line_cost)s lc
+                  JOIN res_company c ON c.id = lc.company_id
                   LEFT JOIN company_rate cr
                     ON cr.currency_id = c.currency_id
-                   AND m.invoice_date >= cr.valid_from
-                   AND m.invoice_date < cr.valid_to
-                 WHERE %(invoices)s
+                   AND lc.invoice_date >= cr.valid_from
+                   AND lc.invoice_date < cr.valid_to
+                 WHERE lc.invoice_date <= %(as_of)s
+                   AND lc.invoice_date > %(start)s
             )
             SELECT moves.partner_id, moves.invoice_date, moves.refund,
                    moves.revenue / moves.rate AS revenue,
                    CASE WHEN moves.refund THEN -1 ELSE 1 END
-                   * COALESCE(lc.cogs_cost, lc.product_cost, 0) / moves.rate AS cost,
-                   CASE WHEN lc.cogs THEN 'cogs'
-                        WHEN COALESCE(lc.product_cost, 0) <> 0 THEN lc.source
+                   * COALESCE(moves.cogs_cost, moves.product_cost, 0)
+                   / moves.rate AS cost,
+                   CASE WHEN moves.cogs THEN 'cogs'
+                        WHEN COALESCE(moves.product_cost, 0) <> 0 THEN moves.source
                         ELSE 'none' END AS source
               FROM moves
-              LEFT JOIN %(line_cost)s lc ON lc.move_id = moves.id
              WHERE NOT EXISTS (SELECT 1 FROM res_partner cp
                                 WHERE cp.id = moves.partner_id AND NOT cp.active)
             """,
             currency=self.company_id.currency_id.id,
             root=self.company_id.root_id.id,
-            invoices=self._window_invoices(config),
+            as_of=self.as_of,
+            start=start or datetime.date.min,
             line_cost=SQL.identifier(LINE_COST_TABLE),
         )
 

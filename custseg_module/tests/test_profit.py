@@ -552,3 +552,47 @@ class TestLineCostsKeptBetweenRuns(ProfitCommon):
         self._cached_cost(move, 7.0)
         self._run()
         self._assert_figures(customer, revenue=100.0, cost=7.0, serve=0.0)
+
+    def test_a_kept_invoice_takes_the_rate_and_customer_of_today(self):
+        """A kept row holds the invoice's revenue and cost in its company's
+        currency: a rate added since converts it anew; a contact that joins
+        a company moves its invoice to that company (the invoice is written)."""
+        self._settings()
+        other_company, foreign_currency = self._foreign_company("Kept Subsidiary")
+        rates = self.env["res.currency.rate"]
+        rates.create(
+            {
+                "currency_id": foreign_currency.id,
+                "company_id": self.company.id,
+                "name": "2020-01-01",
+                "rate": 2.0,
+            }
+        )
+        abroad = self._customer("Customer Abroad")
+        (abroad_move,) = self._invoices(
+            [(abroad, date(2026, 5, 10), 300.0)], company=other_company
+        )
+        freelancer = self._customer("Freelancer")
+        agency = self._customer("Agency", is_company=True)
+        widget = self._product("Agency Widget", 40.0)
+        self._move(freelancer, date(2026, 5, 12), [(widget, 1, 100.0)])
+        first = self._run()
+        self._assert_figures(abroad, revenue=150.0, cost=0.0, serve=0.0)
+        self._assert_figures(freelancer, revenue=100.0, cost=40.0, serve=0.0)
+        self._seen_up_to_now(first)
+        # Not written since: its kept cost (no recomputation gives 100) is
+        # converted at the rate of its date today.
+        self._cached_cost(abroad_move, 100.0)
+        with self.env.cr.savepoint():
+            rates.create(
+                {
+                    "currency_id": foreign_currency.id,
+                    "company_id": self.company.id,
+                    "name": "2026-01-01",
+                    "rate": 4.0,
+                }
+            )
+            freelancer.parent_id = agency
+        self._run()
+        self._assert_figures(abroad, revenue=75.0, cost=25.0, serve=0.0)
+        self._assert_figures(agency, revenue=100.0, cost=40.0, serve=0.0)
