@@ -357,13 +357,16 @@ class CustsegRun(models.Model):
         credit), the sum of its product lines' quantity × unit cost
         (:meth:`_line_unit_cost`) and the source of that cost, all in the
         invoice company's currency, unsigned. An invoice without a product
-        or COGS line has a row without cost. Overridable: another cost
+        or COGS line has no row: it has no revenue either (its untaxed
+        amount is its product lines'). Overridable: another cost
         source is a change here (or in the two methods it calls); the kept
         line costs are rebuilt when its SQL changes.
 
         The lines are read in one parallel pass, hash-joined to the invoices
         and to each product's cost, read from its jsonb once per product and
-        company (not once per line)."""
+        company (not once per line); the invoice's own columns are taken by
+        aggregates (one value per invoice): grouped by the invoice instead,
+        PostgreSQL 15 read the lines without parallel workers."""
         return SQL(
             """
             WITH product_cost AS (
@@ -372,12 +375,12 @@ class CustsegRun(models.Model):
                   FROM product_product pp
                  CROSS JOIN res_company c
             )
-            SELECT m.id AS move_id,
-                   m.commercial_partner_id AS partner_id,
-                   m.company_id,
-                   m.invoice_date,
-                   m.move_type = 'out_refund' AS refund,
-                   m.amount_untaxed_signed::float8 AS revenue,
+            SELECT l.move_id,
+                   MIN(m.commercial_partner_id) AS partner_id,
+                   MIN(m.company_id) AS company_id,
+                   MIN(m.invoice_date) AS invoice_date,
+                   BOOL_OR(m.move_type = 'out_refund') AS refund,
+                   MIN(m.amount_untaxed_signed::float8) AS revenue,
                    BOOL_OR(l.display_type = 'cogs') AS cogs,
                    SUM(ABS(l.balance::float8))
                        FILTER (WHERE l.display_type = 'cogs') / 2 AS cogs_cost,
@@ -385,13 +388,13 @@ class CustsegRun(models.Model):
                        FILTER (WHERE l.display_type = 'product') AS product_cost,
                    MIN(%(line_source)s)
                        FILTER (WHERE l.display_type = 'product') AS source
-              FROM account_move m
-              LEFT JOIN account_move_line l
-                ON l.move_id = m.id AND l.display_type IN ('product', 'cogs')
+              FROM account_move_line l
+              JOIN account_move m ON m.id = l.move_id
               LEFT JOIN product_cost pc
                 ON pc.product_id = l.product_id AND pc.company_id = m.company_id
-             WHERE %(invoices)s
-             GROUP BY m.id
+             WHERE l.display_type IN ('product', 'cogs')
+               AND %(invoices)s
+             GROUP BY l.move_id
             """,
             invoices=invoices,
             unit_cost=self._line_unit_cost(sale_cost),
