@@ -619,7 +619,7 @@ class CustsegRun(models.Model):
             "write_back", 5, self._phase_write_back, result
         )
         history = timed("history", 6, self._phase_history, result_table, baseline)
-        timed("segment_pnl", 7, self._phase_segment_pnl)
+        timed("segment_pnl", 7, self._phase_segment_pnl, config)
         timed("segment_profiles", 8, self._phase_segment_profiles, result, purchases)
         del purchases
         followups = timed(

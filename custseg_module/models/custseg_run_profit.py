@@ -33,10 +33,8 @@ COST_SOURCES = [
     ("none", "No cost known"),
 ]
 VALUE_BASES = [("revenue", "Revenue"), ("profit", "Profit")]
-# The temp table of one run's invoices and their cost, shared by the
-# customer figures and the segment P&L of this file only.
-MOVE_COST_TABLE = "custseg_run_move_cost"
-# work_mem of the move-cost query: its aggregate holds one row per invoice.
+# work_mem of the line-cost and move-cost queries: their aggregates hold a
+# row per invoice or customer.
 MOVE_COST_WORK_MEM = "256MB"
 
 
@@ -167,21 +165,37 @@ class CustsegRun(models.Model):
         Adds the customers' profit_* columns to ``result``, which the
         write-back stores with the other daily figures (FIELD_MAP)."""
         value_basis, cost_to_serve = self._profit_settings()
-        self._build_move_costs(config)
         cr = self.env.cr
+        # JIT compiling these queries cost 3.6 s of 20 s at 3.5M invoice lines;
+        # with the default work_mem their aggregate and sorts spilled to disk
+        # (docs/profit.md, Performance).
+        previous_jit = self._set_local_setting("jit", "off")
+        previous_work_mem = self._set_local_setting("work_mem", MOVE_COST_WORK_MEM)
+        self._refresh_line_costs(config)
+        # One pass over the invoices: the sums per customer and the count per
+        # cost source (the rows whose partner_id is grouped away).
         cr.execute(
             SQL(
                 """
-                SELECT partner_id, SUM(revenue), SUM(cost),
-                       COUNT(*) FILTER (WHERE NOT refund),
-                       COUNT(*) FILTER (WHERE refund)
-                  FROM %s GROUP BY partner_id
+                SELECT GROUPING(mc.partner_id) = 1, mc.partner_id, mc.source,
+                       SUM(mc.revenue), SUM(mc.cost),
+                       COUNT(*) FILTER (WHERE NOT mc.refund),
+                       COUNT(*) FILTER (WHERE mc.refund)
+                  FROM (%s) mc
+                 GROUP BY GROUPING SETS ((mc.partner_id), (mc.source))
                 """,
-                SQL.identifier(MOVE_COST_TABLE),
+                self._move_cost_query(config),
             )
         )
+        rows = cr.fetchall()
+        self._set_local_setting("work_mem", previous_work_mem)
+        self._set_local_setting("jit", previous_jit)
+        sources = sorted(
+            ((row[2], row[5] + row[6]) for row in rows if row[0]),
+            key=lambda source: (-source[1], source[0]),
+        )
         sums = pd.DataFrame(
-            cr.fetchall(),
+            [row[1:2] + row[3:] for row in rows if not row[0]],
             columns=["partner_id", "revenue", "cost", "invoices", "refunds"],
         ).set_index("partner_id")
         sums = sums.astype(float).reindex(result.index, fill_value=0.0)
@@ -210,13 +224,6 @@ class CustsegRun(models.Model):
         for name, values in profit.items():
             result[f"profit_{name}"] = values
         curve = whale_curve(figures.profit[purchaser])
-        cr.execute(
-            SQL(
-                "SELECT source, COUNT(*) FROM %s GROUP BY source ORDER BY 2 DESC, 1",
-                SQL.identifier(MOVE_COST_TABLE),
-            )
-        )
-        sources = cr.fetchall()
         self.write(
             {
                 "value_basis": value_basis,
@@ -259,29 +266,6 @@ class CustsegRun(models.Model):
             )
             for source, count in sources
         )
-
-    def _build_move_costs(self, config):
-        """Fill MOVE_COST_TABLE with the query of :meth:`_move_cost_query`,
-        after bringing the line costs it reads up to date."""
-        cr = self.env.cr
-        table = SQL.identifier(MOVE_COST_TABLE)
-        cr.execute(SQL("DROP TABLE IF EXISTS %s", table))
-        # JIT compiling these queries cost 3.6 s of 20 s at 3.5M invoice lines;
-        # with the default work_mem their aggregate and sorts spilled to disk
-        # (docs/profit.md, Performance).
-        previous_jit = self._set_local_setting("jit", "off")
-        previous_work_mem = self._set_local_setting("work_mem", MOVE_COST_WORK_MEM)
-        self._refresh_line_costs(config)
-        cr.execute(
-            SQL(
-                "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
-                table,
-                self._move_cost_query(config),
-            )
-        )
-        self._set_local_setting("work_mem", previous_work_mem)
-        self._set_local_setting("jit", previous_jit)
-        cr.execute(SQL("ANALYZE %s", table))
 
     def _window_start(self, config):
         """The last day before the lookback window, or None for all history."""
@@ -586,7 +570,7 @@ class CustsegRun(models.Model):
             line_cost=SQL.identifier(LINE_COST_TABLE),
         )
 
-    def _phase_segment_pnl(self):
+    def _phase_segment_pnl(self, config):
         """Recompute the segment P&L and write the rows that changed: every
         invoice of the window counts for the segment its customer was in on
         the invoice date: the segment entered by the last transition on or
@@ -594,15 +578,17 @@ class CustsegRun(models.Model):
         else the customer's segment today. Returns the rows written."""
         _value_basis, cost_to_serve = self._profit_settings()
         cr = self.env.cr
+        previous_jit = self._set_local_setting("jit", "off")
         cr.execute(
             SQL(
                 """
                 CREATE TEMP TABLE custseg_run_pnl_new ON COMMIT DROP AS
+                WITH moves AS MATERIALIZED (%(moves)s),
                 -- The segment of a date is looked up once per customer and
                 -- invoice date, and only for customers with a transition:
                 -- looked up per invoice, with few transitions the planner
                 -- scanned the whole history for each one (130 s at 1M invoices).
-                WITH dated_segment AS MATERIALIZED (
+                dated_segment AS MATERIALIZED (
                     SELECT d.partner_id, d.invoice_date,
                            COALESCE(
                                (SELECT h.new_segment_id
@@ -616,7 +602,7 @@ class CustsegRun(models.Model):
                                    AND h.date > d.invoice_date
                                  ORDER BY h.date, h.id LIMIT 1)) AS segment_id
                       FROM (SELECT DISTINCT mc.partner_id, mc.invoice_date
-                              FROM %(moves)s mc
+                              FROM moves mc
                              WHERE mc.partner_id IN (
                                    SELECT partner_id FROM custseg_partner_history)
                            ) d
@@ -637,7 +623,7 @@ class CustsegRun(models.Model):
                            + mc.revenue * %(revenue_rate)s AS serve,
                            COALESCE(dated.segment_id, p.customer_segment_id)
                                AS segment_id
-                      FROM %(moves)s mc
+                      FROM moves mc
                       JOIN res_partner p ON p.id = mc.partner_id
                       LEFT JOIN dated_segment dated
                         ON dated.partner_id = mc.partner_id
@@ -650,9 +636,10 @@ class CustsegRun(models.Model):
                 per_invoice=float(cost_to_serve.per_invoice),
                 per_refund=float(cost_to_serve.per_refund),
                 revenue_rate=float(cost_to_serve.revenue_rate),
-                moves=SQL.identifier(MOVE_COST_TABLE),
+                moves=self._move_cost_query(config),
             )
         )
+        self._set_local_setting("jit", previous_jit)
         cr.execute("ANALYZE custseg_run_pnl_new")
         written = self._write_segment_pnl()
         cr.execute("DROP TABLE custseg_run_pnl_new")
