@@ -7,7 +7,8 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models import custseg_run
-from ..tools.field_map import FIELD_MAP, PARTNER_TABLE, WRITTEN_FIELDS
+from ..tools import vacuum
+from ..tools.field_map import FIELD_MAP, FIGURE_TABLE, PARTNER_TABLE, WRITTEN_FIELDS
 from .common import AS_OF, CustsegGridCommon
 
 
@@ -152,6 +153,103 @@ class TestWritePath(CustsegGridCommon):
         self.assertTrue(held.customer_segment_id)
         self.assertAlmostEqual(held.rfm_monetary, 500.0)
         self.assertTrue(held.purchase_probability > 0)
+
+    def test_only_the_batch_of_a_held_row_is_locked_before_writing(self):
+        """The write-back writes each batch of customers in one UPDATE; only
+        the batch whose UPDATE meets a row an editor holds is locked row by
+        row instead: its other customers are written, the held one is
+        deferred, every other batch is written without a lock pass."""
+        held = self.env.ref("base.partner_admin").commercial_partner_id
+        Run = type(self.env["custseg.run"])
+        real = Run._lock_free_rows
+        locked_batches = []
+
+        def spy(run, customers):
+            locked_batches.append(list(customers))
+            return real(run, customers)
+
+        with db_connect(self.env.cr.dbname).cursor() as editor:
+            editor.execute(
+                "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE", [held.id]
+            )
+            self.env.cr.execute("SET LOCAL lock_timeout = '10s'")
+            with patch.object(
+                type(self.env["res.partner"]), "_increase_rank", lambda *a, **k: None
+            ):
+                self._invoices([(held, AS_OF - timedelta(days=3), 500.0)])
+            with (
+                patch.object(Run, "_lock_free_rows", spy),
+                patch.object(custseg_run, "LOCK_BATCH", 4),
+            ):
+                run = self._run()
+            editor.rollback()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.deferred_count, 1)
+        self.assertEqual(len(locked_batches), 1)
+        self.assertIn(held.id, locked_batches[0])
+        self.assertLessEqual(len(locked_batches[0]), 4)
+        self.assertFalse(held.customer_segment_id)
+        # The held customer's batch companions and every other batch.
+        self.assertGreater(len(self.grid_customers), 4)
+        self.assertTrue(all(self._partners().mapped("customer_segment_id")))
+        # The run's short wait for a held row ends with its write-back.
+        self.env.cr.execute("SHOW lock_timeout")
+        self.assertEqual(self.env.cr.fetchone()[0], "10s")
+
+    def _vacuum_count(self, table):
+        """How many times ``table`` was vacuumed, seen from a new connection
+        (statistics are not transactional)."""
+        with db_connect(self.env.cr.dbname).cursor() as reader:
+            reader.execute(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
+            )
+            return reader.fetchone()[0]
+
+    def test_a_run_vacuums_after_its_commit_what_autovacuum_skips(self):
+        """A run leaves one callback for its transaction's commit, however
+        many runs the transaction holds; it vacuums the rewritten tables
+        that autovacuum skips, on its own connection."""
+        postcommit = self.env.cr.postcommit
+        postcommit.clear()
+        self.addCleanup(postcommit.clear)
+        self._run()
+        self._run(as_of=AS_OF + timedelta(days=1))
+        callbacks = [
+            f
+            for f in postcommit._funcs
+            if getattr(f, "func", None) is vacuum.vacuum_rewritten_tables
+        ]
+        self.assertEqual(len(callbacks), 1)
+        before = self._vacuum_count(FIGURE_TABLE)
+        with patch.object(vacuum, "tables_autovacuum_skips", lambda cr: [FIGURE_TABLE]):
+            self.assertEqual(callbacks[0](), [FIGURE_TABLE])
+        self.assertEqual(self._vacuum_count(FIGURE_TABLE), before + 1)
+
+    def test_tables_autovacuum_skips_follow_the_server_and_the_table(self):
+        self.env.cr.execute("SHOW autovacuum")
+        server_off = self.env.cr.fetchone()[0] == "off"
+        self.env.cr.execute(
+            SQL(
+                "ALTER TABLE %s SET (autovacuum_enabled = false)",
+                SQL.identifier(FIGURE_TABLE),
+            )
+        )
+        expected = list(vacuum.REWRITTEN_TABLES) if server_off else [FIGURE_TABLE]
+        self.assertEqual(vacuum.tables_autovacuum_skips(self.env.cr), expected)
+        self.env.cr.execute(
+            SQL(
+                "ALTER TABLE %s RESET (autovacuum_enabled)",
+                SQL.identifier(FIGURE_TABLE),
+            )
+        )
+        self.assertEqual(
+            vacuum.tables_autovacuum_skips(self.env.cr),
+            list(vacuum.REWRITTEN_TABLES) if server_off else [],
+        )
+        self.assertEqual(
+            vacuum.tables_autovacuum_skips(self.env.cr, ["custseg_no_such_table"]), []
+        )
 
     def test_clusters_are_kept_between_refits(self):
         """A next-day run assigns customers to the clusters fitted before, so
