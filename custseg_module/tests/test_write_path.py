@@ -114,15 +114,12 @@ class TestWritePath(CustsegGridCommon):
             field = Partner._fields[figure.field]
             self.assertEqual(field.store, figure.table == PARTNER_TABLE, figure.field)
 
-    def test_a_customer_held_by_an_editor_is_deferred(self):
-        """Another connection holds the row of a customer (committed before
-        this test's transaction began) while the run writes: the run
-        completes, that customer keeps all of its old values, the others are
-        written, and the next run writes it."""
-        held = self.env.ref("base.partner_admin").commercial_partner_id
-        # The lock a user's save takes on the row (an UPDATE of no key column).
-        self.assertFalse(held.customer_segment_id)
+    def _run_while_an_editor_holds(self, held):
+        """A run while another connection holds the row of ``held`` (committed
+        before this test's transaction began), with a first invoice of it."""
         with db_connect(self.env.cr.dbname).cursor() as editor:
+            # The lock a user's save takes on the row (an UPDATE of no key
+            # column).
             editor.execute(
                 "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE", [held.id]
             )
@@ -137,6 +134,16 @@ class TestWritePath(CustsegGridCommon):
                 self._invoices([(held, AS_OF - timedelta(days=3), 500.0)])
             run = self._run()
             editor.rollback()
+        return run
+
+    def test_a_customer_held_by_an_editor_is_deferred(self):
+        """Another connection holds the row of a customer (committed before
+        this test's transaction began) while the run writes: the run
+        completes, that customer keeps all of its old values, the others are
+        written, and the next run writes it."""
+        held = self.env.ref("base.partner_admin").commercial_partner_id
+        self.assertFalse(held.customer_segment_id)
+        run = self._run_while_an_editor_holds(held)
         self.assertEqual(run.state, "done")
         self.assertEqual(run.deferred_count, 1)
         self.assertFalse(held.customer_segment_id)
@@ -168,21 +175,11 @@ class TestWritePath(CustsegGridCommon):
             locked_batches.append(list(customers))
             return real(run, customers)
 
-        with db_connect(self.env.cr.dbname).cursor() as editor:
-            editor.execute(
-                "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE", [held.id]
-            )
-            self.env.cr.execute("SET LOCAL lock_timeout = '10s'")
-            with patch.object(
-                type(self.env["res.partner"]), "_increase_rank", lambda *a, **k: None
-            ):
-                self._invoices([(held, AS_OF - timedelta(days=3), 500.0)])
-            with (
-                patch.object(Run, "_lock_free_rows", spy),
-                patch.object(custseg_run, "LOCK_BATCH", 4),
-            ):
-                run = self._run()
-            editor.rollback()
+        with (
+            patch.object(Run, "_lock_free_rows", spy),
+            patch.object(custseg_run, "LOCK_BATCH", 4),
+        ):
+            run = self._run_while_an_editor_holds(held)
         self.assertEqual(run.state, "done")
         self.assertEqual(run.deferred_count, 1)
         self.assertEqual(len(locked_batches), 1)
