@@ -36,6 +36,11 @@ VALUE_BASES = [("revenue", "Revenue"), ("profit", "Profit")]
 # work_mem of the line-cost and move-cost queries: their aggregates hold a
 # row per invoice or customer.
 MOVE_COST_WORK_MEM = "256MB"
+# Invoice ids per statement when the line costs are built whole: the
+# invoices of a million ids aggregate within MOVE_COST_WORK_MEM; ten
+# million in one statement spilled to disk (62.6 s against 45 s in eight
+# parts at 1M customers, docs/performance.md, Round 13).
+LINE_COST_BUILD_MOVES = 1_000_000
 
 
 def _columns(alias, names):
@@ -429,11 +434,34 @@ class CustsegRun(models.Model):
             or not self._transaction_known(since)
             or not table_exists(cr, LINE_COST_TABLE)
         ):
-            # Built by CREATE TABLE AS, which reads the lines in parallel.
-            # No index: every statement on it joins most of its rows by hash.
+            # Built by CREATE TABLE AS, which reads the lines in parallel,
+            # LINE_COST_BUILD_MOVES invoice ids at a time, the lines read
+            # by their invoice's index. No index: every statement on it
+            # joins most of its rows by hash.
             cr.execute(SQL("DROP TABLE IF EXISTS %s", cache))
-            cr.execute(SQL("CREATE UNLOGGED TABLE %s AS %s", cache, every_invoice))
-            computed = cr.rowcount
+            # The primary key's ends, read from its index at once.
+            cr.execute("SELECT MIN(id), MAX(id) FROM account_move")
+            first, last = cr.fetchone()
+            # No invoice: one (empty) part all the same, to create the table.
+            starts = range(first or 0, (last or 0) + 1, LINE_COST_BUILD_MOVES)
+            computed = 0
+            for index, start in enumerate(starts):
+                part = self._line_cost_query(
+                    SQL(
+                        """%(window)s
+                           AND m.id >= %(start)s AND m.id < %(end)s
+                           AND l.move_id >= %(start)s AND l.move_id < %(end)s""",
+                        window=window,
+                        start=start,
+                        end=start + LINE_COST_BUILD_MOVES,
+                    ),
+                    sale_cost,
+                )
+                if index:
+                    computed += self._insert_line_costs(part)
+                else:
+                    cr.execute(SQL("CREATE UNLOGGED TABLE %s AS %s", cache, part))
+                    computed = cr.rowcount
             cr.execute(SQL("ANALYZE %s", cache))
             return computed
         stale = SQL(
@@ -471,23 +499,37 @@ class CustsegRun(models.Model):
                 start=self._window_start(config) or datetime.date.min,
             )
         )
-        # The invoices the table lacks, into a temp table first: CREATE
-        # TABLE AS reads the lines in parallel, INSERT … SELECT would not.
-        missing = self._line_cost_query(
-            SQL(
-                "%s AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.move_id = m.id)",
-                window,
-                cache,
-            ),
-            sale_cost,
+        # The invoices the table lacks.
+        computed = self._insert_line_costs(
+            self._line_cost_query(
+                SQL(
+                    "%s AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.move_id = m.id)",
+                    window,
+                    cache,
+                ),
+                sale_cost,
+            )
         )
+        cr.execute(SQL("ANALYZE %s", cache))
+        return computed
+
+    def _insert_line_costs(self, query):
+        """Add the rows of ``query`` (a :meth:`_line_cost_query`) to
+        LINE_COST_TABLE; return how many. Through a temp table: CREATE
+        TABLE AS reads the lines in parallel, INSERT … SELECT would not."""
+        cr = self.env.cr
         new = SQL.identifier("custseg_run_line_cost_new")
         cr.execute(SQL("DROP TABLE IF EXISTS %s", new))
-        cr.execute(SQL("CREATE TEMP TABLE %s ON COMMIT DROP AS %s", new, missing))
+        cr.execute(SQL("CREATE TEMP TABLE %s ON COMMIT DROP AS %s", new, query))
         computed = cr.rowcount
-        cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", cache, new))
+        cr.execute(
+            SQL(
+                "INSERT INTO %s SELECT * FROM %s",
+                SQL.identifier(LINE_COST_TABLE),
+                new,
+            )
+        )
         cr.execute(SQL("DROP TABLE %s", new))
-        cr.execute(SQL("ANALYZE %s", cache))
         return computed
 
     def _transaction_known(self, txid):

@@ -3,12 +3,14 @@
 tier, the whale curve's figures and the segment P&L, on known invoices."""
 
 from datetime import date
+from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tools.sql import column_exists, table_exists
 
+from ..models import custseg_run_profit
 from .common import CustsegCommon
 
 
@@ -552,6 +554,45 @@ class TestLineCostsKeptBetweenRuns(ProfitCommon):
         self._cached_cost(move, 7.0)
         self._run()
         self._assert_figures(customer, revenue=100.0, cost=7.0, serve=0.0)
+
+    def test_a_build_in_parts_of_invoice_ids_keeps_the_same_rows(self):
+        """The line costs built whole are built a range of invoice ids at a
+        time: every invoice falls in one part, with all of its lines, and
+        the rows are those of one statement."""
+        self._settings()
+        widget = self._product("Parted Widget", 40.0)
+        gadget = self._product("Parted Gadget", 10.0)
+        customers = [self._customer(f"Parted Customer {n}") for n in range(4)]
+        moves = [
+            self._move(
+                customer,
+                date(2026, 5, 4 + n),
+                [(widget, 1, 100.0), (gadget, n + 1, 30.0)],
+            )
+            for n, customer in enumerate(customers)
+        ]
+        first = self._run()
+        rows = self._line_cost_rows()
+        self.assertEqual(len(rows), len(moves))
+        self._seen_up_to_now(first, key="another query")
+        ids = [move.id for move in moves]
+        # Parts of two ids: the invoices of this test are spread over parts,
+        # and other moves' ids fall between them.
+        with patch.object(custseg_run_profit, "LINE_COST_BUILD_MOVES", 2):
+            self._run()
+        self.assertEqual(self._line_cost_rows(), rows)
+        self.assertGreater(max(ids) - min(ids), 2)
+        for n, customer in enumerate(customers):
+            self._assert_figures(
+                customer,
+                revenue=100.0 + 30.0 * (n + 1),
+                cost=40.0 + 10.0 * (n + 1),
+                serve=0.0,
+            )
+
+    def _line_cost_rows(self):
+        self.env.cr.execute("SELECT * FROM custseg_line_cost ORDER BY move_id")
+        return self.env.cr.fetchall()
 
     def test_a_kept_invoice_takes_the_rate_and_customer_of_today(self):
         """A kept row holds the invoice's revenue and cost in its company's
