@@ -968,8 +968,9 @@ class CustsegRun(models.Model):
         most WRITE_LOCK_TIMEOUT for a row a user holds: such a batch is
         locked instead, SKIP LOCKED skipping the held rows, and its
         customers whose rows were all locked are written at the end. Locking
-        every row before writing it cost a pass over the table (1.1 of 5.8 s
-        at 100k customers, docs/performance.md). A batch that fails all the
+        every row before writing it cost a pass of its own (38.7 of a 90.2 s
+        write-back at 1M customers, docs/performance.md, Round 13). A batch
+        that fails all the
         same (an edit committed since the check) is retried without the
         customers a new check finds, or, when it finds none of them (a row
         deleted, say), split in halves down to the one customer it defers."""

@@ -38,8 +38,9 @@ VALUE_BASES = [("revenue", "Revenue"), ("profit", "Profit")]
 MOVE_COST_WORK_MEM = "256MB"
 # Invoice ids per statement when the line costs are built whole: the
 # invoices of a million ids aggregate within MOVE_COST_WORK_MEM; ten
-# million in one statement spilled to disk (62.6 s against 45 s in eight
-# parts at 1M customers, docs/performance.md, Round 13).
+# million in one statement spilled to disk (at 1M customers the build took
+# 70.8 s in one statement, 54.3-61.9 s in parts: docs/performance.md,
+# Round 13).
 LINE_COST_BUILD_MOVES = 1_000_000
 
 
