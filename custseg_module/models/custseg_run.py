@@ -970,10 +970,10 @@ class CustsegRun(models.Model):
         customers whose rows were all locked are written at the end. Locking
         every row before writing it cost a pass of its own (38.7 of a 90.2 s
         write-back at 1M customers, docs/performance.md, Round 13). A batch
-        that fails all the
-        same (an edit committed since the check) is retried without the
-        customers a new check finds, or, when it finds none of them (a row
-        deleted, say), split in halves down to the one customer it defers."""
+        that fails all the same (an edit committed since the check) is
+        retried without the customers a new check finds, or, when it finds
+        none of them (a row deleted, say), split in halves down to the one
+        customer it defers."""
         cr = self.env.cr
         self._collect_rows(table)
         edited = set(self._edited_since_snapshot())
