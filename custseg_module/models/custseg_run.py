@@ -987,7 +987,7 @@ class CustsegRun(models.Model):
             (customers[start : start + LOCK_BATCH], self._update_rows)
             for start in range(0, len(customers), LOCK_BATCH)
         ]
-        held = []
+        held = set()
         previous_timeout = self._set_local_setting("lock_timeout", WRITE_LOCK_TIMEOUT)
         while pending:
             batch, write = pending.pop()
@@ -998,7 +998,7 @@ class CustsegRun(models.Model):
             except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected):
                 # A user holds a row of the batch: lock what is free instead.
                 pending.append((batch, self._lock_free_rows))
-                held += batch
+                held.update(batch)
             except pg_errors.SerializationFailure:
                 newly = set(self._edited_since_snapshot()) - edited
                 edited |= newly
@@ -1017,11 +1017,11 @@ class CustsegRun(models.Model):
                 SELECT ARRAY(SELECT DISTINCT partner_id FROM custseg_run_rows
                               WHERE partner_id = ANY(%s) AND NOT locked)
                 """,
-                [held],
+                [sorted(held)],
             )
             deferred |= set(cr.fetchone()[0])
             # The customers of those batches whose rows were all locked.
-            cr.execute(self._update_rows(sorted(set(held) - deferred)))
+            cr.execute(self._update_rows(sorted(held - deferred)))
         if deferred:
             cr.execute(
                 SQL(
