@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from custseg_module.engine.profit import (
+    PRIOR_INVOICES,
     CostToServe,
     customer_profit,
     profit_tiers,
@@ -70,13 +71,39 @@ def test_tiers_on_profit_and_negative_tier():
 
 
 def test_shrunk_rates_by_hand():
-    revenue = np.array([100.0, 300.0, 0.0])
-    profit = np.array([50.0, 30.0, 0.0])
-    rates = shrunk_profit_rates(revenue, profit, [True, True, False])
-    k, population = 200.0, 80.0 / 400.0  # median positive revenue; 80 / 400
-    assert rates[0] == pytest.approx((50 + k * population) / (100 + k))
-    assert rates[1] == pytest.approx((30 + k * population) / (300 + k))
-    assert rates[2] == 0.0
+    revenue = np.array([100.0, 300.0, 50.0, -20.0, 0.0])
+    profit = np.array([50.0, 30.0, 25.0, -5.0, 0.0])
+    invoices = np.array([1, 4, 0, 1, 0])
+    purchaser = [True, True, True, True, False]
+    rates = shrunk_profit_rates(revenue, profit, invoices, purchaser)
+    # The typical rate: the median own rate of the purchasers with revenue
+    # and invoices (0.5 and 0.1); k = 1 invoice.
+    typical, k = 0.3, PRIOR_INVOICES
+    assert k == 1.0
+    assert rates[0] == pytest.approx((1 * 0.5 + k * typical) / (1 + k))
+    assert rates[1] == pytest.approx((4 * 0.1 + k * typical) / (4 + k))
+    # Refunds only, or revenue without an invoice: the typical rate.
+    assert rates[2] == pytest.approx(typical)
+    assert rates[3] == pytest.approx(typical)
+    assert rates[4] == 0.0
+    # The more invoices, the closer to his own rate.
+    many = shrunk_profit_rates(revenue, profit, invoices * 100, purchaser)
+    assert abs(many[1] - 0.1) < abs(rates[1] - 0.1)
+
+
+def test_shrunk_rates_without_revenue_or_bad_input():
+    assert shrunk_profit_rates(
+        [0.0, -5.0], [0.0, -1.0], [1, 1], [True, True]
+    ).tolist() == [
+        0.0,
+        0.0,
+    ]
+    with pytest.raises(ValueError, match="invoice_count"):
+        shrunk_profit_rates([1.0], [1.0], [np.nan], [True])
+    with pytest.raises(ValueError, match="unequal lengths"):
+        shrunk_profit_rates([1.0, 2.0], [1.0, 1.0], [1], [True, True])
+    with pytest.raises(ValueError, match="prior_invoices"):
+        shrunk_profit_rates([1.0], [1.0], [1], [True], prior_invoices=0)
 
 
 def test_whale_curve_by_hand():

@@ -4,41 +4,22 @@ Calibrate before 2010-09-09, hold out the following 3 months. Every figure is
 computed here, baselines included; tests/VALIDATION.md reports them.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from online_retail import data_file
 
 from custseg_module.engine import segment_customers
 from custseg_module.engine.recommend import recommend_products
 
-DATA_NAME = "online_retail_II_2009_2010.csv.gz"
-REPO = Path(__file__).resolve().parents[1]
 CUT = pd.Timestamp("2010-09-09")
 HOLDOUT_END = CUT + pd.DateOffset(months=3)
 RECENT_DAYS = 14
 
 
-def _data_file():
-    """``../shared/data`` from the repository root; a git worktree may sit one
-    level deeper, so the nearest ``shared/data`` above the repository counts."""
-    expected = REPO.parent / "shared" / "data" / DATA_NAME
-    for folder in REPO.parents:
-        candidate = folder / "shared" / "data" / DATA_NAME
-        if candidate.is_file():
-            return candidate
-    pytest.fail(
-        f"Online Retail II validation data not found: expected {expected} "
-        "(../shared/data/ from the repository root). It is not part of the "
-        "repository; see tests/VALIDATION.md.",
-        pytrace=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def split():
-    raw = pd.read_csv(_data_file(), dtype={"invoice": str, "product": str})
+    raw = pd.read_csv(data_file(), dtype={"invoice": str, "product": str})
     # Missing customers, cancellations (C...) and adjustments (A...), and
     # non-positive quantities or prices are not purchases.
     lines = raw.dropna(subset=["customer_id"])

@@ -217,7 +217,9 @@ class CustsegRun(models.Model):
             result["value_tier"] = profit_tiers(
                 figures.profit, purchaser, config.tier_cuts
             )
-            rates = shrunk_profit_rates(sums["revenue"], figures.profit, purchaser)
+            rates = shrunk_profit_rates(
+                sums["revenue"], figures.profit, sums["invoices"], purchaser
+            )
             result["predicted_clv"] = result["predicted_clv"].to_numpy() * rates
         # Stored by the write-back with the other daily figures (FIELD_MAP).
         profit = {
