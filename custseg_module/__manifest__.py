@@ -4,9 +4,9 @@
     "name": "Customer Segmentation",
     "summary": "RFM segments, Pareto value tiers, lifecycle stages, purchase "
     "likelihood and CLV on customers, with automated follow-ups",
-    # No series prefix: Odoo adds its own (18.0.1.4.4, 19.0.1.4.4); 19.0 refuses
-    # to install "18.0.1.4.4" (docs/odoo-versions.md), so OCA's format cannot hold.
-    "version": "1.4.4",  # pylint: disable=manifest-version-format
+    # No series prefix: Odoo adds its own (18.0.1.4.5, 19.0.1.4.5); 19.0 refuses
+    # to install "18.0.1.4.5" (docs/odoo-versions.md), so OCA's format cannot hold.
+    "version": "1.4.5",  # pylint: disable=manifest-version-format
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "custseg contributors",
