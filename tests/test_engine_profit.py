@@ -91,6 +91,17 @@ def test_shrunk_rates_by_hand():
     assert abs(many[1] - 0.1) < abs(rates[1] - 0.1)
 
 
+def test_shrunk_rates_stay_within_the_revenue():
+    # Refunds left 1e-12 of revenue: his own rate would be -2e13.
+    revenue = np.array([1e-12, 100.0, 200.0])
+    profit = np.array([-20.0, 40.0, 600.0])
+    rates = shrunk_profit_rates(revenue, profit, [3, 1, 5], [True, True, True])
+    assert rates[0] == -1.0
+    # Profit above revenue (a negative cost): at most all of it.
+    assert rates[2] == 1.0
+    assert rates[1] == pytest.approx((0.4 + 0.4) / 2)
+
+
 def test_shrunk_rates_without_revenue_or_bad_input():
     assert shrunk_profit_rates(
         [0.0, -5.0], [0.0, -1.0], [1, 1], [True, True]

@@ -115,9 +115,10 @@ def shrunk_profit_rates(
     the revenue-weighted rate is the few largest customers', often on volume
     prices, and biased everyone else's). A purchaser without positive
     revenue or invoices gets ``M``; a non-purchaser 0, as all do when no
-    purchaser has positive revenue. Held out on Online Retail II, this
-    predicts a customer's profit better than his own rate, the population's
-    or the revenue-weighted shrinkage (tests/VALIDATION.md).
+    purchaser has positive revenue. Rates are clipped to [-1, 1]. Held out
+    on Online Retail II, this predicts a customer's profit better than his
+    own rate, the population's or the revenue-weighted shrinkage
+    (tests/VALIDATION.md).
     """
     revenue = _floats("revenue", revenue)
     profit = _floats("profit", profit)
@@ -136,7 +137,10 @@ def shrunk_profit_rates(
     rates[purchaser] = typical
     weight = invoices[known] / (invoices[known] + prior_invoices)
     rates[known] = weight * own + (1.0 - weight) * typical
-    return rates
+    # Refunds netting a customer's revenue to almost nothing make his own
+    # rate explode (-8e14 on Online Retail II, revenue 1e-14): no customer
+    # is predicted to lose more, nor to earn more, than his revenue.
+    return np.clip(rates, -1.0, 1.0)
 
 
 @dataclass(frozen=True)
