@@ -5,9 +5,11 @@ from odoo.tools import SQL
 from ..tools import compat
 from ..tools.field_map import FIGURE_TABLE
 
-# Room on each page for the nightly new row versions: updates stay HOT (no
-# index covers a figure), so the table neither grows nor touches its indexes.
-FIGURE_FILLFACTOR = 70
+# Room on each page for a new version of every row (nearly all change each
+# night): at 70 % 57 % of the updates left the page, each with two index
+# entries; at 50 % 98 % stay HOT and a next day's WAL at 100k customers is
+# 9-10 MB instead of 16-24 MB (docs/performance.md, Round 14).
+FIGURE_FILLFACTOR = 50
 LOG_ACCESS_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
 LEGACY_PROFIT_TABLE = "custseg_partner_profit"
 

@@ -67,6 +67,21 @@ class TestWritePath(CustsegGridCommon):
         for pid, (_values, xmin) in figures_before.items():
             self.assertEqual(xmin != figures_after[pid][1], pid in moved, pid)
 
+    def test_a_run_again_locks_no_figure_row_and_draws_no_id(self):
+        self._run()
+        cr = self.env.cr
+        sequence = "SELECT last_value FROM custseg_partner_figure_id_seq"
+        cr.execute(sequence)
+        last_id = cr.fetchone()[0]
+        run = self._run()
+        self.assertEqual(run.changed_count, 0)
+        # An upsert would have locked every row (xmax set, a WAL record each)
+        # and drawn an id for each.
+        cr.execute("SELECT COUNT(*) FROM custseg_partner_figure WHERE xmax <> 0")
+        self.assertEqual(cr.fetchone()[0], 0)
+        cr.execute(sequence)
+        self.assertEqual(cr.fetchone()[0], last_id)
+
     def test_partner_reads_searches_sorts_and_groups_the_figures(self):
         partners = self._partners()
         self._run()
