@@ -932,9 +932,10 @@ class CustsegRun(models.Model):
     def _phase_write_back(self, result):
         """Load the result (a RunResult, returned), then write the customers
         whose stored values differ: their res_partner rows (commercial partner
-        and contacts, one UPDATE) and their figure row (one upsert). A customer
-        whose row a user holds is deferred: it keeps all of its old values and
-        the next run writes it. Returns (result table, changed, deferred)."""
+        and contacts, one UPDATE) and their figure row (:meth:`_write_figures`).
+        A customer whose row a user holds is deferred: it keeps all of its old
+        values and the next run writes it. Returns (result table, changed,
+        deferred)."""
         # The raw UPDATE must see every pending ORM write (a segment locked by
         # hand), and no pending write may land on top of it afterwards.
         self.env.flush_all()
