@@ -1154,7 +1154,7 @@ class CustsegRun(models.Model):
         for HOT updates): update the customers' rows that differ, then
         insert the rows of the customers who have none. Not an upsert:
         INSERT … ON CONFLICT locks every existing row, changed or not (a WAL
-        record each: 28 % of a next day's WAL at 100k customers), and draws
+        record each: 27 % of a next day's WAL at 100k customers), and draws
         an id for each (a million ids a night at 1M customers: the 32-bit
         id would run out within six years), docs/performance.md."""
         names = fields_in(FIGURE_TABLE)
