@@ -45,7 +45,9 @@ class CustsegPartnerFigure(models.Model):
     predicted_clv = fields.Monetary(
         string="Predicted CLV",
         readonly=True,
-        help="Expected net revenue over the lifetime-value horizon.",
+        help="Expected net revenue over the lifetime-value horizon; with the Profit "
+        "value basis, expected profit: that revenue times the customer's profit "
+        "rate, shrunk toward the typical customer's.",
     )
     purchase_gap_days = fields.Float(
         string="Usual Gap (days)",

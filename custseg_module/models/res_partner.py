@@ -139,7 +139,9 @@ class ResPartner(models.Model):
         string="Predicted CLV",
         compute="_compute_custseg_figures",
         search="_search_predicted_clv",
-        help="Expected net revenue over the lifetime-value horizon.",
+        help="Expected net revenue over the lifetime-value horizon; with the Profit "
+        "value basis, expected profit: that revenue times the customer's profit "
+        "rate, shrunk toward the typical customer's.",
         groups=SEGMENTATION_USER,
     )
     purchase_gap_days = fields.Float(
