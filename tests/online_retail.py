@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 DATA_NAME = "online_retail_II_2009_2010.csv.gz"
@@ -22,3 +23,8 @@ def data_file():
         "repository; see tests/VALIDATION.md.",
         pytrace=False,
     )
+
+
+def read_log():
+    """Every line of the log as published (invoice and product codes as text)."""
+    return pd.read_csv(data_file(), dtype={"invoice": str, "product": str})

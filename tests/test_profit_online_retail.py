@@ -12,7 +12,7 @@ profit? tests/VALIDATION.md reports the figures.
 import numpy as np
 import pandas as pd
 import pytest
-from online_retail import data_file
+from online_retail import read_log
 
 from custseg_module.engine.profit import (
     PRIOR_INVOICES,
@@ -33,7 +33,7 @@ COSTS_TO_SERVE = {
 
 @pytest.fixture(scope="module")
 def lines():
-    raw = pd.read_csv(data_file(), dtype={"invoice": str, "product": str})
+    raw = read_log()
     # Customers only; bad-debt adjustments (A...) and non-positive prices are
     # not sales. Cancellations (C..., negative quantities) are refunds.
     lines = raw.dropna(subset=["customer_id"])
@@ -72,6 +72,16 @@ def _per_customer(lines):
     )
 
 
+def _profit(customers, cost_to_serve):
+    return customer_profit(
+        customers["revenue"],
+        customers["cost"],
+        customers["invoices"],
+        customers["refunds"],
+        cost_to_serve,
+    )
+
+
 def _errors(lines, cut, cost_to_serve):
     """Per rate: (revenue-weighted error, median rate error) over the
     customers who bought before ``cut`` and in the 3 months after it."""
@@ -79,20 +89,8 @@ def _errors(lines, cut, cost_to_serve):
     before = _per_customer(lines[lines["date"] < cut])
     after = _per_customer(lines[(lines["date"] >= cut) & (lines["date"] < end)])
     after = after.reindex(before.index, fill_value=0)
-    known = customer_profit(
-        before["revenue"],
-        before["cost"],
-        before["invoices"],
-        before["refunds"],
-        cost_to_serve,
-    )
-    truth = customer_profit(
-        after["revenue"],
-        after["cost"],
-        after["invoices"],
-        after["refunds"],
-        cost_to_serve,
-    )
+    known = _profit(before, cost_to_serve)
+    truth = _profit(after, cost_to_serve)
     revenue = before["revenue"].to_numpy()
     purchaser = before["invoices"].to_numpy() > 0
     positive = purchaser & (revenue > 0)

@@ -7,7 +7,7 @@ computed here, baselines included; tests/VALIDATION.md reports them.
 import numpy as np
 import pandas as pd
 import pytest
-from online_retail import data_file
+from online_retail import read_log
 
 from custseg_module.engine import segment_customers
 from custseg_module.engine.recommend import recommend_products
@@ -19,7 +19,7 @@ RECENT_DAYS = 14
 
 @pytest.fixture(scope="module")
 def split():
-    raw = pd.read_csv(data_file(), dtype={"invoice": str, "product": str})
+    raw = read_log()
     # Missing customers, cancellations (C...) and adjustments (A...), and
     # non-positive quantities or prices are not purchases.
     lines = raw.dropna(subset=["customer_id"])
